@@ -1,0 +1,253 @@
+"""Write sanitized batches into staging so that staging changes all at once or not at all.
+
+PostgreSQL: everything happens in ONE transaction on the target — shadow schemas are created, loaded,
+given their constraints, indexes and sequence values, validated against, then renamed over the live
+schemas. A failure or a killed process rolls the whole transaction back, so readers only ever see the
+old complete staging or the new one. SQLite: a temporary file beside the target, renamed over it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from pathlib import Path
+
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.engine import URL
+from sqlalchemy.schema import AddConstraint, CreateTable
+
+from ..errors import Busy, ConfigError, LoadError
+from ..schema.model import TableInfo
+from ..source.reader import short_reason
+from ..urls import redact
+
+SHADOW_PREFIX = "sanitizer_new_"
+OLD_PREFIX = "sanitizer_old_"
+LOCK_KEY = 0x53414E4954  # "SANIT": one refresh per target database at a time
+NEXTVAL = re.compile(r"nextval\('(?P<name>[^']+)'(?:::regclass)?\)")
+
+
+class Target:
+    """Base of the staging writers; use as a context manager, call commit() to publish."""
+
+    def __init__(self, url: URL) -> None:
+        self.url = url
+        self.rows_written: dict[str, int] = {}
+        self._committed = False
+
+    def __enter__(self) -> Target:
+        self.open()
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if not self._committed:
+            self.abort()
+
+    def open(self) -> None: ...
+    def create(self, tables: list[tuple[TableInfo, sa.Table]]) -> None: ...
+    def write(self, info: TableInfo, batch: pa.RecordBatch) -> None: ...
+    def finalize(self, sequences: dict[str, tuple[int, bool]]) -> None: ...
+    def commit(self) -> None: ...
+    def abort(self) -> None: ...
+
+    def _count(self, info: TableInfo, rows: int) -> None:
+        self.rows_written[info.qualified] = self.rows_written.get(info.qualified, 0) + rows
+
+
+def open_target(url: URL) -> Target:
+    backend = url.get_backend_name()
+    if backend == "postgresql":
+        return PostgresTarget(url)
+    if backend == "sqlite":
+        return SQLiteTarget(url)
+    raise ConfigError(f"--target {redact(url)}: {backend} staging targets are not implemented yet; use "
+                      "postgresql or sqlite, or --out DIR")
+
+
+class PostgresTarget(Target):
+    def open(self) -> None:
+        self._engine = sa.create_engine(self.url)
+        try:
+            self._conn = self._engine.connect()
+            self._conn.begin()
+            got = self._conn.execute(sa.text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": LOCK_KEY}).scalar()
+        except sa.exc.SQLAlchemyError as exc:
+            raise LoadError(f"cannot connect to target {redact(self.url)}: {short_reason(exc)}") from exc
+        if not got:
+            raise Busy(f"target {redact(self.url)}: another sanitizer run is loading it; try again when it ends")
+        self._tables: dict[str, sa.Table] = {}
+        self._schemas: list[str] = []
+        self._drop_leftovers()
+
+    def _drop_leftovers(self) -> None:
+        names = self._conn.execute(sa.text(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'sanitizer\\_new\\_%' "
+            "OR nspname LIKE 'sanitizer\\_old\\_%'")).scalars().all()
+        for name in names:
+            self._conn.exec_driver_sql(f'DROP SCHEMA "{name}" CASCADE')
+
+    def create(self, tables: list[tuple[TableInfo, sa.Table]]) -> None:
+        metadata = sa.MetaData()
+        schemas = sorted({t.schema or "public" for _, t in tables})
+        self._schemas = schemas
+        try:
+            for schema in schemas:
+                self._conn.exec_driver_sql(f'CREATE SCHEMA "{shadow(schema)}"')
+            for info, table in tables:
+                self._tables[info.qualified] = table.to_metadata(
+                    metadata, schema=shadow(table.schema or "public"),
+                    referred_schema_fn=lambda _t, _to, _c, referred: shadow(referred or "public"),
+                )
+            for copy in self._tables.values():
+                self._rewrite_sequences(copy)
+                self._conn.execute(CreateTable(copy, include_foreign_key_constraints=[]))
+        except sa.exc.SQLAlchemyError as exc:
+            raise LoadError(f"creating staging tables failed: {short_reason(exc)}") from exc
+
+    def _rewrite_sequences(self, table: sa.Table) -> None:
+        """Give serial columns their own sequence in the shadow schema (it moves with the swap)."""
+        for column in table.columns:
+            default = column.server_default
+            text = str(getattr(default, "arg", "")) if default is not None else ""
+            match = NEXTVAL.search(text)
+            if not match:
+                continue
+            seq = match.group("name").split(".")[-1].strip('"')
+            self._conn.exec_driver_sql(f'CREATE SEQUENCE IF NOT EXISTS "{table.schema}"."{seq}"')
+            column.server_default = sa.DefaultClause(sa.text(f"nextval('\"{table.schema}\".\"{seq}\"'::regclass)"))
+            column.info["sequence"] = (f'"{table.schema}"."{seq}"', match.group("name"))
+
+    def write(self, info: TableInfo, batch: pa.RecordBatch) -> None:
+        if batch.num_rows == 0:
+            return
+        table = self._tables[info.qualified]
+        cols = ", ".join(f'"{c}"' for c in batch.schema.names)
+        sql = f'COPY "{table.schema}"."{table.name}" ({cols}) FROM STDIN'
+        raw = self._conn.connection.driver_connection
+        columns = [col.to_pylist() for col in batch.columns]
+        try:
+            with raw.cursor() as cur, cur.copy(sql) as copy:
+                for row in zip(*columns, strict=True):
+                    copy.write_row(row)
+        except Exception as exc:  # psycopg errors: the message names the constraint, never our data
+            raise LoadError(f"loading {info.qualified} failed: {short_reason(exc)}") from exc
+        self._count(info, batch.num_rows)
+
+    def finalize(self, sequences: dict[str, tuple[int, bool]]) -> None:
+        try:
+            for table in self._tables.values():
+                for index in table.indexes:
+                    index.create(self._conn)
+            for table in self._tables.values():
+                for fk in table.foreign_key_constraints:
+                    self._conn.execute(AddConstraint(fk))
+            for table in self._tables.values():
+                for column in table.columns:
+                    if "sequence" in column.info:
+                        shadow_seq, source_name = column.info["sequence"]
+                        value = sequences.get(source_name)
+                        if value is not None:
+                            self._conn.execute(sa.text("SELECT setval(:s, :v, :c)"),
+                                               {"s": shadow_seq, "v": value[0], "c": value[1]})
+                self._conn.exec_driver_sql(f'ANALYZE "{table.schema}"."{table.name}"')
+        except sa.exc.SQLAlchemyError as exc:
+            raise LoadError(f"adding constraints and indexes failed: {short_reason(exc)}") from exc
+
+    def commit(self) -> None:
+        try:
+            for schema in self._schemas:
+                exists = self._conn.execute(sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :n"),
+                                            {"n": schema}).scalar()
+                if exists:
+                    self._conn.exec_driver_sql(f'ALTER SCHEMA "{schema}" RENAME TO "{OLD_PREFIX}{schema}"'[:200])
+                self._conn.exec_driver_sql(f'ALTER SCHEMA "{shadow(schema)}" RENAME TO "{schema}"')
+                if exists:
+                    self._conn.exec_driver_sql(f'DROP SCHEMA "{OLD_PREFIX}{schema}" CASCADE')
+            self._conn.commit()
+        except sa.exc.SQLAlchemyError as exc:
+            raise LoadError(f"swapping staging in failed: {short_reason(exc)}") from exc
+        self._committed = True
+        self._close()
+
+    def abort(self) -> None:
+        with contextlib.suppress(Exception):  # the connection may be gone; the server rolls back then
+            self._conn.rollback()
+        self._close()
+
+    def _close(self) -> None:
+        if getattr(self, "_conn", None) is not None:
+            self._conn.close()
+            self._engine.dispose()
+            self._conn = None
+
+
+def shadow(schema: str) -> str:
+    return f"{SHADOW_PREFIX}{schema}"[:63]
+
+
+class SQLiteTarget(Target):
+    """Builds the new staging file beside the old one, then renames it over (atomic on POSIX)."""
+
+    def open(self) -> None:
+        if not self.url.database:
+            raise ConfigError("--target: an SQLite target needs a file path, e.g. sqlite:///staging.db")
+        self.path = Path(self.url.database).resolve()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = self.path.with_name(self.path.name + ".sanitizer-tmp")
+        self.tmp.unlink(missing_ok=True)  # leftover of a killed run
+        self._engine = sa.create_engine(f"sqlite:///{self.tmp}")
+        self._conn = self._engine.connect()
+        self._conn.exec_driver_sql("PRAGMA journal_mode=OFF")
+        self._conn.exec_driver_sql("PRAGMA synchronous=OFF")
+        self._conn.commit()
+        self._conn.begin()
+        self._tables: dict[str, sa.Table] = {}
+
+    def create(self, tables: list[tuple[TableInfo, sa.Table]]) -> None:
+        metadata = sa.MetaData()
+        try:
+            for info, table in tables:
+                self._tables[info.qualified] = table.to_metadata(
+                    metadata, schema=None, referred_schema_fn=lambda *_: None)
+            for copy in self._tables.values():
+                for column in copy.columns:
+                    if "nextval" in str(getattr(column.server_default, "arg", "")):
+                        column.server_default = None
+                self._conn.execute(CreateTable(copy))
+        except sa.exc.SQLAlchemyError as exc:
+            raise LoadError(f"creating staging tables failed: {short_reason(exc)}") from exc
+
+    def write(self, info: TableInfo, batch: pa.RecordBatch) -> None:
+        if batch.num_rows == 0:
+            return
+        table = self._tables[info.qualified]
+        try:
+            self._conn.execute(table.insert(), batch.to_pylist())
+        except sa.exc.SQLAlchemyError as exc:
+            raise LoadError(f"loading {info.qualified} failed: {short_reason(exc)}") from exc
+        self._count(info, batch.num_rows)
+
+    def finalize(self, sequences: dict[str, tuple[int, bool]]) -> None:
+        try:
+            for table in self._tables.values():
+                for index in table.indexes:
+                    index.create(self._conn)
+            self._conn.exec_driver_sql("ANALYZE")
+        except sa.exc.SQLAlchemyError as exc:
+            raise LoadError(f"adding indexes failed: {short_reason(exc)}") from exc
+
+    def commit(self) -> None:
+        self._conn.commit()
+        self._conn.close()
+        self._engine.dispose()
+        os.replace(self.tmp, self.path)
+        self._committed = True
+
+    def abort(self) -> None:
+        try:
+            self._conn.close()
+            self._engine.dispose()
+        finally:
+            self.tmp.unlink(missing_ok=True)

@@ -1,0 +1,196 @@
+"""Wire the stages: snapshot -> sanitize -> validate -> load. Staging changes only when all pass."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlalchemy as sa
+from sqlalchemy.engine import URL
+
+from . import __version__
+from .errors import ConfigError, UncoveredColumns, ValidationFailed
+from .keys import Keyring
+from .load.parquet import ParquetTarget
+from .load.target import Target, open_target
+from .rules import RuleSet
+from .schema.model import ColumnInfo, SchemaInfo, TableInfo
+from .source.reader import Source
+from .strategies.base import Context, Strategy, StrategyParams
+from .strategies.keep import Keep
+from .strategies.nullify import Nullify
+from .urls import identity
+from .validate.leak import LeakCheck
+from .validate.report import RunReport, TableReport
+
+
+@dataclass
+class TablePlan:
+    info: TableInfo
+    skip: bool
+    strategies: dict[str, Strategy] = field(default_factory=dict)
+
+
+@dataclass
+class RunOptions:
+    source: URL
+    rules: RuleSet
+    keyring: Keyring
+    target: URL | None = None
+    out: Path | None = None
+    dry_run: bool = False
+    progress: Callable[[str], None] | None = None
+
+
+def build_plan(schema: SchemaInfo, rules: RuleSet) -> list[TablePlan]:
+    """Match rules to the schema; every problem becomes a ConfigError naming file, path and column."""
+    known = {}
+    for name, table_rule in rules.tables.items():
+        info = schema.find(name)
+        if info is None:
+            raise ConfigError(f"{table_rule.origin}: no such table in the source; "
+                              f"tables are: {', '.join(sorted(schema.tables)[:20])}")
+        known[info.qualified] = table_rule
+    plans, uncovered = [], []
+    for qualified, info in schema.tables.items():
+        table_rule = known.get(qualified)
+        if table_rule is not None and table_rule.skip:
+            plans.append(TablePlan(info, skip=True))
+            continue
+        plan = TablePlan(info, skip=False)
+        columns = table_rule.columns if table_rule else {}
+        for name, rule in columns.items():
+            if name not in info.column_names:
+                raise ConfigError(f"{rule.origin}: no column {name!r} in {qualified}; "
+                                  f"columns are: {', '.join(info.column_names)}")
+        for column in info.columns:
+            rule = columns.get(column.name)
+            if rule is not None:
+                strategy, origin = rule.strategy, rule.origin
+            elif rules.unknown_columns == "fail":
+                uncovered.append(column)
+                continue
+            else:
+                strategy = (Keep if rules.unknown_columns == "keep" else Nullify)(StrategyParams())
+                origin = f"defaults.unknown_columns: {rules.unknown_columns} ({column.qualified})"
+            problem = strategy.check(column)
+            if problem:
+                raise ConfigError(f"{origin}: {column.qualified} ({column.type_name}): {problem}")
+            plan.strategies[column.name] = strategy
+        plans.append(plan)
+    if uncovered:
+        lines = [f"  {c.table}:  {c.name}: keep   # or a masking strategy  ({c.type_name})" for c in uncovered]
+        raise UncoveredColumns(
+            f"{len(uncovered)} column(s) have no rule and unknown_columns is fail; add rules for them:\n"
+            + "\n".join(lines)
+        )
+    return plans
+
+
+def sanitize_batch(plan: TablePlan, batch: pa.RecordBatch, keyring: Keyring, leaks: LeakCheck) -> pa.RecordBatch:
+    """Apply each column's strategy; fit output to the column; feed the leak check."""
+    arrays = []
+    for column, values in zip(plan.info.columns, batch.columns, strict=True):
+        strategy = plan.strategies[column.name]
+        out = strategy.apply(values, Context(keyring, column))
+        out = fit_to_column(out, column, strategy)
+        leaks.observe(column, values, out, transformed=strategy.changes_values)
+        arrays.append(out)
+    return pa.RecordBatch.from_arrays(arrays, schema=batch.schema)
+
+
+def fit_to_column(values: pa.Array, column: ColumnInfo, strategy: Strategy) -> pa.Array:
+    """Cast to the column's type and cut text to its length, or name the column in a clear error."""
+    if values.type != column.arrow_type:
+        try:
+            values = pc.cast(values, column.arrow_type)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise ConfigError(
+                f"{column.qualified}: {strategy.name} makes {values.type} values that do not fit "
+                f"{column.type_name}; choose a strategy or kind of that type"
+            ) from None
+    if column.max_length and column.is_text:
+        values = pc.utf8_slice_codeunits(values, 0, column.max_length)
+    return values
+
+
+def source_sequences(source: Source) -> dict[str, tuple[int, bool]]:
+    """Current sequence values of a PostgreSQL source, by bare and qualified name."""
+    if source.connection.dialect.name != "postgresql":
+        return {}
+    rows = source.connection.execute(sa.text(
+        "SELECT schemaname, sequencename, last_value, start_value FROM pg_sequences")).all()
+    values = {}
+    for schema, name, last, start in rows:
+        value = (last, True) if last is not None else (start, False)
+        values[f"{schema}.{name}"] = value
+        if schema == (source.schema.default_schema if source.schema else "public"):
+            values[name] = value
+    return values
+
+
+def run(options: RunOptions, report: RunReport) -> RunReport:
+    """Run the whole refresh; raise on findings or failure, leaving staging untouched."""
+    started = time.monotonic()
+    report.started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    report.dry_run = options.dry_run
+    say = options.progress or (lambda _msg: None)
+    with Source(options.source) as source:
+        assert source.schema is not None
+        plans = build_plan(source.schema, options.rules)
+        leaks = LeakCheck(options.keyring)
+        target: Target = ParquetTarget(options.out, report) if options.out else open_target(options.target)
+        with target:
+            target.create([(p.info, source.sa_table(p.info)) for p in plans])
+            for plan in plans:
+                table_report = TableReport(plan.info.qualified, skipped=plan.skip,
+                                           columns={c: s.name for c, s in plan.strategies.items()})
+                report.tables.append(table_report)
+                if plan.skip:
+                    continue
+                t0 = time.monotonic()
+                for batch in source.batches(plan.info):
+                    out = sanitize_batch(plan, batch, options.keyring, leaks)
+                    target.write(plan.info, out)
+                    table_report.rows_read += batch.num_rows
+                rate = table_report.rows_read / max(time.monotonic() - t0, 1e-6)
+                say(f"{plan.info.qualified}: {table_report.rows_read:,} rows ({rate:,.0f} rows/s)")
+            target.finalize(source_sequences(source))
+            for table_report in report.tables:
+                table_report.rows_written = target.rows_written.get(table_report.name, 0)
+                if table_report.rows_written != table_report.rows_read:
+                    from .validate.leak import Finding
+
+                    report.findings.append(Finding("row_count", table_report.name,
+                                                   table_report.rows_read - table_report.rows_written,
+                                                   detail="rows read but not written"))
+            report.findings.extend(leaks.findings())
+            report.duration_s = time.monotonic() - started
+            if report.findings:
+                raise ValidationFailed(
+                    f"validation failed with {len(report.findings)} finding(s); staging was not touched", report)
+            if not options.dry_run:
+                target.commit()
+    report.duration_s = time.monotonic() - started
+    return report
+
+
+def new_report(options: RunOptions, target_identity: dict[str, object]) -> RunReport:
+    return RunReport(
+        source=identity(options.source), target=target_identity,
+        rules_files=[str(p) for p in options.rules.files], rules_digest=options.rules.digest,
+        key_fingerprint=options.keyring.fingerprint, tool_version=__version__,
+    )
+
+
+def stderr_progress() -> Callable[[str], None] | None:
+    """Progress lines on stderr, only when a person is watching it."""
+    if not sys.stderr.isatty():
+        return None
+    return lambda msg: print(msg, file=sys.stderr, flush=True)

@@ -1,0 +1,233 @@
+"""Rules files: YAML in, typed models out, every error naming file and path.
+
+    version: 1
+    defaults: {unknown_columns: fail}        # fail | keep | nullify
+    tables:
+      public.customers:
+        columns:
+          email: {strategy: fake, kind: email, unique: true}
+          notes: nullify
+      public.audit_trail: skip
+
+Several files merge; a table or column defined twice is an error naming both files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import ConfigError
+from .strategies import registry
+from .strategies.base import Strategy
+
+UnknownColumns = Literal["fail", "keep", "nullify"]
+
+
+class Defaults(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    unknown_columns: UnknownColumns = Field(
+        "fail", description="What happens to a column no rule names: fail stops the run (the safe default)."
+    )
+
+
+class TableSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    columns: dict[str, Any] = Field(default_factory=dict, description="Column name -> strategy or mapping.")
+
+
+class RulesFileModel(BaseModel):
+    """The shape of one rules file before strategies are resolved."""
+
+    model_config = ConfigDict(extra="forbid")
+    version: Literal[1] = Field(1, description="Rules format version.")
+    defaults: Defaults = Field(default_factory=Defaults)
+    tables: dict[str, Literal["skip"] | TableSpec] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ColumnRule:
+    strategy: Strategy
+    origin: str  # "rules/shop.yaml: tables.customers.columns.email" — where to point the user
+
+    @property
+    def name(self) -> str:
+        return self.strategy.name
+
+
+@dataclass
+class TableRule:
+    skip: bool
+    columns: dict[str, ColumnRule]
+    origin: str
+
+
+@dataclass
+class RuleSet:
+    """All rules files merged; what the pipeline and the checks consume."""
+
+    tables: dict[str, TableRule] = field(default_factory=dict)
+    unknown_columns: UnknownColumns = "fail"
+    files: list[Path] = field(default_factory=list)
+    digest: str = ""
+
+    def table(self, qualified: str, default_schema: str | None) -> TableRule | None:
+        """Find the rules for a table named qualified (schema.name) or bare for the default schema."""
+        if qualified in self.tables:
+            return self.tables[qualified]
+        if default_schema and qualified.startswith(f"{default_schema}."):
+            return self.tables.get(qualified.split(".", 1)[1])
+        return None
+
+
+def load_rules(paths: list[Path] | tuple[Path, ...]) -> RuleSet:
+    """Read and merge rules files; raise ConfigError naming file and path on the first problem."""
+    if not paths:
+        raise ConfigError("no rules file given; pass --rules PATH (see rules/ for examples)")
+    ruleset = RuleSet()
+    digest = hashlib.sha256()
+    defaults_from: Path | None = None
+    for path in paths:
+        raw, text = _read_yaml(path)
+        digest.update(text.encode())
+        model = _validate_file(path, raw)
+        if "defaults" in (raw or {}):
+            if defaults_from is not None and model.defaults.unknown_columns != ruleset.unknown_columns:
+                raise ConfigError(f"{path}: defaults.unknown_columns: conflicts with {defaults_from}; "
+                                  "set it in one file only")
+            ruleset.unknown_columns = model.defaults.unknown_columns
+            defaults_from = path
+        for table_name, spec in model.tables.items():
+            where = f"{path}: tables.{table_name}"
+            existing = ruleset.tables.get(table_name)
+            if spec == "skip":
+                if existing is not None:
+                    raise ConfigError(f"{where}: already defined in {existing.origin.split(':')[0]}; define it once")
+                ruleset.tables[table_name] = TableRule(skip=True, columns={}, origin=where)
+                continue
+            if existing is None:
+                existing = ruleset.tables[table_name] = TableRule(skip=False, columns={}, origin=where)
+            elif existing.skip:
+                raise ConfigError(f"{where}: already defined as skip in {existing.origin.split(':')[0]}")
+            for column, value in spec.columns.items():
+                col_where = f"{where}.columns.{column}"
+                if column in existing.columns:
+                    other = existing.columns[column].origin.split(":")[0]
+                    raise ConfigError(f"{col_where}: already defined in {other}; define each column once")
+                existing.columns[column] = ColumnRule(strategy=build_strategy(value, col_where), origin=col_where)
+        ruleset.files.append(path)
+    ruleset.digest = digest.hexdigest()
+    return ruleset
+
+
+def build_strategy(value: Any, where: str) -> Strategy:
+    """A strategy from a rules value: a bare name, or a mapping with `strategy:` and parameters."""
+    if value is None:
+        raise ConfigError(f"{where}: empty rule (a bare `null` in YAML is nothing); write nullify to blank it")
+    if isinstance(value, str):
+        name, params = value, {}
+    elif isinstance(value, dict):
+        params = dict(value)
+        name = params.pop("strategy", None)
+        if not isinstance(name, str):
+            raise ConfigError(f"{where}: a mapping rule needs `strategy: NAME`; see `sanitizer rules list`")
+    else:
+        raise ConfigError(f"{where}: expected a strategy name or a mapping, got {type(value).__name__}")
+    cls = registry.get(name)
+    if cls is None:
+        raise ConfigError(f"{where}: unknown strategy {name!r}{registry.did_you_mean(name)}; "
+                          "see `sanitizer rules list`")
+    try:
+        params_model = cls.params_model.model_validate(params)
+    except ValidationError as exc:
+        raise ConfigError(f"{where}.{_first_error(exc)}") from None
+    return cls(params_model)
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        msg = "unknown parameter; see `sanitizer rules show` for the parameters"
+    got = err.get("input")
+    shown = "" if err["type"] in ("missing", "extra_forbidden") or isinstance(got, dict) else f" (got {got!r})"
+    return f"{loc}: {msg}{shown}"
+
+
+def _read_yaml(path: Path) -> tuple[Any, str]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the rules file ({exc.strerror}); check the path") from None
+    try:
+        return yaml.safe_load(text), text
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{path}{at}: YAML syntax error: {problem}; fix the indentation or quoting there") from None
+
+
+def _validate_file(path: Path, raw: Any) -> RulesFileModel:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: a rules file is a mapping with version, defaults and tables")
+    try:
+        return RulesFileModel.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = [str(p) for p in err["loc"]]
+        # pydantic reports union branches (literal 'skip' | mapping); point at the table instead
+        loc = [p for p in loc if p not in ("literal['skip']", "TableSpec")]
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif err["type"] in ("literal_error", "model_type") and len(loc) >= 2 and loc[0] == "tables":
+            msg = "a table is `skip` or a mapping with `columns:`"
+        return _raise(f"{path}: {'.'.join(loc)}: {msg}")
+
+
+def _raise(message: str):
+    raise ConfigError(message)
+
+
+def rules_json_schema() -> dict[str, Any]:
+    """JSON Schema of the rules format, with one branch per registered strategy."""
+    strategies = registry.strategies()
+    branches = []
+    for name, cls in strategies.items():
+        schema = cls.params_model.model_json_schema()
+        schema["properties"] = {"strategy": {"const": name}, **schema.get("properties", {})}
+        schema["required"] = ["strategy", *schema.get("required", [])]
+        schema["title"] = name
+        schema["description"] = cls.summary()
+        branches.append(schema)
+    column_rule = {"oneOf": [{"enum": list(strategies), "description": "A strategy with default parameters."},
+                             *branches]}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "sanitizer rules file",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "version": {"const": 1},
+            "defaults": Defaults.model_json_schema(),
+            "tables": {"type": "object", "additionalProperties": {"oneOf": [
+                {"const": "skip", "description": "Copy the table's schema, no rows."},
+                {"type": "object", "additionalProperties": False,
+                 "properties": {"columns": {"type": "object", "additionalProperties": column_rule}}},
+            ]}},
+        },
+    }
+
+
+def write_json_schema(path: Path) -> None:
+    path.write_text(json.dumps(rules_json_schema(), indent=2, sort_keys=False) + "\n", encoding="utf-8")

@@ -1,0 +1,135 @@
+"""Read the source inside one consistent, read-only transaction, as Arrow record batches."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Connection
+
+from ..errors import SourceError
+from ..schema.model import SchemaInfo, TableInfo
+from ..schema.reflect import reflect
+from ..urls import redact
+
+DEFAULT_BATCH_ROWS = 50_000
+
+
+class Source:
+    """A read-only snapshot of the source database; use as a context manager."""
+
+    def __init__(self, url: URL, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> None:
+        self.url = url
+        self.batch_rows = batch_rows
+        self._engine: sa.Engine | None = None
+        self._conn: Connection | None = None
+        self.schema: SchemaInfo | None = None
+        self.metadata: sa.MetaData | None = None
+
+    def __enter__(self) -> Source:
+        self._engine = read_only_engine(self.url)
+        try:
+            conn = self._engine.connect()
+        except sa.exc.SQLAlchemyError as exc:
+            raise SourceError(f"cannot connect to source {redact(self.url)}: {short_reason(exc)}") from exc
+        self._conn = begin_read_only(conn)
+        self.schema, self.metadata = reflect(self._conn)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._conn is not None:
+            self._conn.rollback()
+            self._conn.close()
+        if self._engine is not None:
+            self._engine.dispose()
+
+    @property
+    def connection(self) -> Connection:
+        assert self._conn is not None, "Source used outside its with-block"
+        return self._conn
+
+    def sa_table(self, info: TableInfo) -> sa.Table:
+        assert self.metadata is not None
+        key = f"{info.schema}.{info.name}" if info.schema else info.name
+        return self.metadata.tables[key]
+
+    def count(self, info: TableInfo) -> int:
+        table = self.sa_table(info)
+        return int(self.connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+    def batches(self, info: TableInfo) -> Iterator[pa.RecordBatch]:
+        """Stream the table's rows as record batches of at most batch_rows rows."""
+        table = self.sa_table(info)
+        schema = pa.schema([pa.field(c.name, c.arrow_type) for c in info.columns])
+        converters = [_to_arrow_value(col.type, field.type) for col, field in zip(table.columns, schema, strict=True)]
+        query = sa.select(*table.columns)
+        try:
+            result = self.connection.execution_options(stream_results=True, yield_per=self.batch_rows).execute(query)
+            for rows in result.partitions(self.batch_rows):
+                columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
+                arrays = []
+                for values, field, convert in zip(columns, schema, converters, strict=True):
+                    if convert is not None:
+                        values = [None if v is None else convert(v) for v in values]
+                    try:
+                        arrays.append(pa.array(values, type=field.type))
+                    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+                        raise SourceError(
+                            f"{info.qualified}.{field.name}: a value does not fit the column's declared type "
+                            f"({type(exc).__name__}); fix the data or the column type"
+                        ) from None
+                yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+        except sa.exc.SQLAlchemyError as exc:
+            raise SourceError(f"reading {info.qualified} failed: {short_reason(exc)}") from exc
+
+
+def _to_arrow_value(sql_type: sa.types.TypeEngine, arrow_type: pa.DataType):
+    """A per-value converter where the driver's Python value is not what Arrow takes, else None."""
+    if pa.types.is_string(arrow_type):
+        if isinstance(sql_type, sa.JSON):
+            return lambda v: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+        return lambda v: v if isinstance(v, str) else (str(v) if not isinstance(v, bytes) else v.decode())
+    if pa.types.is_decimal(arrow_type):
+        return lambda v: v if isinstance(v, Decimal) else Decimal(str(v))
+    return None
+
+
+def read_only_engine(url: URL) -> sa.Engine:
+    """An engine that cannot write where the database allows it (SQLite opens the file read-only)."""
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        path = Path(url.database or "")
+        if not url.database or not path.is_file():
+            raise SourceError(f"source {redact(url)}: no such SQLite file; check the path")
+        return sa.create_engine(f"sqlite:///file:{path.resolve()}?mode=ro&uri=true")
+    return sa.create_engine(url)
+
+
+def begin_read_only(conn: Connection) -> Connection:
+    """Open the snapshot transaction: REPEATABLE READ and READ ONLY where the database has them."""
+    backend = conn.dialect.name
+    try:
+        if backend == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            conn.begin()
+            conn.exec_driver_sql("SELECT 1")
+        elif backend == "mysql":
+            conn.exec_driver_sql("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            conn.exec_driver_sql("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+        else:
+            conn.begin()
+    except sa.exc.SQLAlchemyError as exc:
+        raise SourceError(f"cannot open a read-only snapshot: {short_reason(exc)}") from exc
+    return conn
+
+
+def short_reason(exc: BaseException) -> str:
+    """The driver's first line, without SQL or parameters (they may hold data)."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    return text[:300]
+

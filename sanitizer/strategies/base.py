@@ -1,0 +1,111 @@
+"""One strategy interface. A strategy is a pure function of (key, column, batch of values).
+
+Each strategy declares a pydantic parameter model; that model is the single source of truth for rules
+validation, the JSON Schema, `sanitizer rules show` and the generated docs. Strategies get all keyed
+randomness from the Context, never from a global RNG or shared Faker state, so the same code gives the
+same output in any process, batch order or (later) on a distributed engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar, Generic, TypeVar
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..keys import Keyring
+from ..schema.model import ColumnInfo
+
+
+class StrategyParams(BaseModel):
+    """Parameters common to every strategy; subclasses add their own."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    domain: str | None = Field(
+        None,
+        description="Columns with the same domain share one mapping (default: the strategy and its "
+        "output-shaping parameters), so users.email and invoices.email pseudonymise alike.",
+    )
+    unique: bool = Field(
+        False, description="Output must stay unique; implied for PRIMARY KEY and UNIQUE columns."
+    )
+
+
+P = TypeVar("P", bound=StrategyParams)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a strategy may use besides its values: the keyring and the column it writes."""
+
+    keyring: Keyring
+    column: ColumnInfo
+
+    def uint64(self, domain: str, values: pa.Array) -> np.ndarray:
+        """Keyed 64-bit integer for each (non-null) value, from its canonical text form."""
+        return self.keyring.uint64(domain, canonical_bytes(values))
+
+    def digests(self, domain: str, values: pa.Array, size: int = 16) -> list[bytes]:
+        return self.keyring.digests(domain, canonical_bytes(values), size=size)
+
+
+class Strategy(Generic[P]):
+    """Base class: subclasses set `name`, `params_model`, and implement `transform`."""
+
+    name: ClassVar[str]
+    params_model: ClassVar[type[StrategyParams]] = StrategyParams
+    can_be_unique: ClassVar[bool] = False
+    changes_values: ClassVar[bool] = True  # False only for keep: the leak check watches the rest
+    example: ClassVar[str] = ""
+
+    def __init__(self, params: P) -> None:
+        self.params = params
+
+    @classmethod
+    def summary(cls) -> str:
+        return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+
+    def domain(self) -> str:
+        """The keyed mapping's domain; parameters that shape output are part of the default."""
+        if self.params.domain:
+            return self.params.domain
+        shaping = self.params.model_dump(exclude={"domain", "unique"}, exclude_defaults=True)
+        parts = [self.name, *(f"{k}={shaping[k]}" for k in sorted(shaping))]
+        return "|".join(parts)
+
+    def check(self, column: ColumnInfo) -> str | None:
+        """Return why this strategy cannot write this column, or None when it can."""
+        if (self.params.unique or column.unique) and not self.can_be_unique and self.changes_values:
+            return f"{self.name} cannot keep values unique; use hash, or fake with unique: true"
+        return None
+
+    def apply(self, values: pa.Array, ctx: Context) -> pa.Array:
+        """Transform a batch of one column's values; NULL stays NULL unless the strategy says so."""
+        raise NotImplementedError
+
+
+def canonical_bytes(values: pa.Array) -> list[bytes]:
+    """The text form keyed hashing sees, so 42 (int) and '42' (text) map alike across tables."""
+    if pa.types.is_binary(values.type) or pa.types.is_large_binary(values.type):
+        return values.to_pylist()
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        values = pc.cast(values, pa.string())
+    return [s.encode() for s in values.to_pylist()]
+
+
+def map_distinct(values: pa.Array, fn: Callable[[pa.Array], pa.Array]) -> pa.Array:
+    """Apply fn once per distinct non-null value and spread the results back; nulls stay null."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if len(values) == 0 or values.null_count == len(values):
+        probe = fn(values.drop_null()[:0]) if len(values) else None
+        out_type = probe.type if probe is not None else values.type
+        return pa.nulls(len(values), type=out_type)
+    encoded = values.dictionary_encode()
+    mapped = fn(encoded.dictionary)
+    return mapped.take(encoded.indices)

@@ -1,0 +1,80 @@
+"""hash: a keyed, irreversible token in place of the value."""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar, Literal
+
+import pyarrow as pa
+from pydantic import Field
+
+from ..schema.model import ColumnInfo
+from .base import Context, Strategy, StrategyParams, map_distinct
+from .registry import register
+
+ALPHABETS = {
+    "hex": "0123456789abcdef",
+    "base32": "abcdefghijklmnopqrstuvwxyz234567",
+    "alnum": "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+    "digits": "0123456789",
+}
+UNIQUE_BITS = 64  # below this many bits a token space is too small to promise uniqueness
+
+
+class HashParams(StrategyParams):
+    length: int = Field(16, ge=4, le=64, description="Characters in the token (prefix not counted).")
+    prefix: str = Field("", max_length=32, description="Text put before the token, e.g. 'cust_'.")
+    alphabet: Literal["hex", "base32", "alnum", "digits"] = Field(
+        "hex", description="Characters the token is made of."
+    )
+
+
+@register
+class Hash(Strategy[HashParams]):
+    """Replace the value with a keyed token: same input, same token, in every table and run.
+
+    Example: length=12, prefix="u_": "jane@example.org" -> "u_3f9c0a7be21d"
+    """
+
+    name: ClassVar[str] = "hash"
+    params_model: ClassVar[type[StrategyParams]] = HashParams
+    can_be_unique: ClassVar[bool] = True
+    example: ClassVar[str] = "ssn: {strategy: hash, length: 12, prefix: 'ssn_'}"
+
+    @property
+    def bits(self) -> float:
+        return self.params.length * math.log2(len(ALPHABETS[self.params.alphabet]))
+
+    def check(self, column: ColumnInfo) -> str | None:
+        if not column.is_text:
+            return f"hash writes text but the column is {column.type_name}; keep it or use set"
+        if (self.params.unique or column.unique) and self.bits < UNIQUE_BITS:
+            needed = math.ceil(UNIQUE_BITS / math.log2(len(ALPHABETS[self.params.alphabet])))
+            return (
+                f"a {self.params.length}-character {self.params.alphabet} token has {self.bits:.0f} bits, "
+                f"too few to stay unique; use length >= {needed}"
+            )
+        total = len(self.params.prefix) + self.params.length
+        if column.max_length is not None and total > column.max_length:
+            return f"the token is {total} characters but the column holds {column.max_length}; shorten length"
+        return None
+
+    def apply(self, values: pa.Array, ctx: Context) -> pa.Array:
+        return map_distinct(values, lambda distinct: pa.array(self._tokens(distinct, ctx), pa.string()))
+
+    def _tokens(self, distinct: pa.Array, ctx: Context) -> list[str]:
+        prefix, length = self.params.prefix, self.params.length
+        digests = ctx.digests(self.domain(), distinct, size=32)
+        if self.params.alphabet == "hex":
+            return [prefix + d.hex()[:length] for d in digests]
+        alphabet = ALPHABETS[self.params.alphabet]
+        base = len(alphabet)
+        out = []
+        for d in digests:
+            n = int.from_bytes(d, "big")
+            chars = []
+            for _ in range(length):
+                n, r = divmod(n, base)
+                chars.append(alphabet[r])
+            out.append(prefix + "".join(chars))
+        return out

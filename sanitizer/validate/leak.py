@@ -1,0 +1,173 @@
+"""The leak check: prove no original sensitive value reached the output, without keeping any value.
+
+Every distinct original value of a column a rule transforms is reduced to a keyed 64-bit fingerprint
+(lower-cased, trimmed text). Every distinct output value of every text column is fingerprinted the same
+way, and the two sets are intersected at the end, so an e-mail copied into a notes column is caught.
+
+Low-entropy values that stand in public dictionaries (Faker's first and last names, city and country
+names) and very short values would match by chance — a fake first name is often some real customer's
+first name. Those count as leaked only when a row keeps its own original value (the same-row check);
+e-mails, phones, addresses, identifiers and full names count anywhere. See docs/validation.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..keys import Keyring
+from ..schema.model import ColumnInfo
+
+MIN_ANYWHERE_LENGTH = 5  # shorter values ("CA", "Bob") are too common to prove a leak by themselves
+MAX_LOW_ENTROPY_DIGITS = 6  # postal codes, house numbers, years: same-row check only
+MAX_GRAM = 6  # longest run of words looked for inside free text (full names, street addresses, phones)
+DOMAIN = "validate/leak"
+PUNCTUATION = ".,;:!?()[]{}<>\"'`"
+
+
+def low_entropy(text: str) -> bool:
+    """Too common to prove a leak by appearing elsewhere: short words, short numbers (postal codes)."""
+    compact = text.replace(" ", "").replace("-", "")
+    return len(text) < MIN_ANYWHERE_LENGTH or (compact.isdigit() and len(compact) <= MAX_LOW_ENTROPY_DIGITS)
+
+
+def normalise(text: str) -> str:
+    """Lower-case words with surrounding punctuation and extra spaces removed: the form compared."""
+    return " ".join(w for w in (w.strip(PUNCTUATION) for w in text.lower().split()) if w)
+
+
+@dataclass
+class Finding:
+    kind: str  # original_value_in_output | unchanged_value | duplicate_in_unique | row_count
+    column: str  # table.column where it was found
+    count: int
+    source: str | None = None  # table.column whose original value it is
+    detail: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
+
+
+@dataclass
+class LeakCheck:
+    keyring: Keyring
+    _sensitive: list[np.ndarray] = field(default_factory=list)
+    _sensitive_owner: list[np.ndarray] = field(default_factory=list)
+    _owners: list[str] = field(default_factory=list)
+    _output: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    _unique_seen: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    _unique_rows: dict[str, int] = field(default_factory=dict)
+    unchanged: dict[str, int] = field(default_factory=dict)
+    watched: set[str] = field(default_factory=set)
+
+    def observe(self, column: ColumnInfo, original: pa.Array, output: pa.Array, transformed: bool) -> None:
+        """Take one batch of a column: its original and its output values."""
+        if transformed:
+            self.watched.add(column.qualified)
+            self._same_row(column, original, output)
+            if column.is_text:
+                fps = self._fingerprints(original, anywhere_only=True)
+                if len(fps):
+                    self._owners.append(column.qualified)
+                    self._sensitive.append(fps)
+                    self._sensitive_owner.append(np.full(len(fps), len(self._owners) - 1, np.int32))
+        if pa.types.is_string(output.type) and output.null_count < len(output):
+            self._output.setdefault(column.qualified, []).append(self._output_fingerprints(output))
+        if column.unique and output.null_count < len(output):
+            non_null = output.drop_null()
+            self._unique_rows[column.qualified] = self._unique_rows.get(column.qualified, 0) + len(non_null)
+            values = non_null if pa.types.is_string(non_null.type) else pc.cast(non_null, pa.string())
+            self._unique_seen.setdefault(column.qualified, []).append(
+                self._fingerprints(values, anywhere_only=False, lower=False))
+
+    def _same_row(self, column: ColumnInfo, original: pa.Array, output: pa.Array) -> None:
+        if original.type != output.type:
+            try:
+                output = pc.cast(output, original.type)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                return
+        same = pc.sum(pc.fill_null(pc.equal(original, output), False)).as_py() or 0
+        if same:
+            self.unchanged[column.qualified] = self.unchanged.get(column.qualified, 0) + same
+
+    def _fingerprints(self, values: pa.Array, *, anywhere_only: bool, lower: bool = True) -> np.ndarray:
+        """Fingerprints of the distinct normalised values (originals: the public dictionary left out)."""
+        distinct = pc.unique(values.drop_null()).to_pylist()
+        texts = {normalise(v) for v in distinct} if lower else set(distinct)
+        if anywhere_only:
+            texts = {t for t in texts if not low_entropy(t)}
+        fps = np.unique(self.keyring.uint64(DOMAIN, [t.encode() for t in texts]))
+        if anywhere_only and len(fps):
+            fps = fps[~np.isin(fps, public_dictionary_fingerprints(self.keyring))]
+        return fps
+
+    def _output_fingerprints(self, values: pa.Array) -> np.ndarray:
+        """Fingerprints of every output cell and of every run of up to MAX_GRAM words inside it,
+        so a name, e-mail or phone number quoted inside free text is found too."""
+        grams: set[str] = set()
+        for value in pc.unique(values.drop_null()).to_pylist():
+            words = normalise(value).split(" ")
+            grams.add(" ".join(words))
+            for n in range(1, min(MAX_GRAM, len(words)) + 1):
+                grams.update(" ".join(words[i:i + n]) for i in range(len(words) - n + 1))
+        grams.discard("")
+        return np.unique(self.keyring.uint64(DOMAIN, [g.encode() for g in grams]))
+
+    def findings(self) -> list[Finding]:
+        found = [Finding("unchanged_value", col, n, detail="rows whose masked value equals the original")
+                 for col, n in sorted(self.unchanged.items())]
+        if self._sensitive:
+            sensitive = np.concatenate(self._sensitive)
+            owners = np.concatenate(self._sensitive_owner)
+            order = np.argsort(sensitive, kind="stable")
+            sensitive, owners = sensitive[order], owners[order]
+            for column, parts in sorted(self._output.items()):
+                out = np.unique(np.concatenate(parts))
+                pos = np.searchsorted(sensitive, out)
+                pos = np.clip(pos, 0, len(sensitive) - 1)
+                hit = sensitive[pos] == out
+                if not hit.any():
+                    continue
+                hit_owners = owners[pos[hit]]
+                for owner_id, count in zip(*np.unique(hit_owners, return_counts=True), strict=True):
+                    found.append(Finding("original_value_in_output", column, int(count),
+                                         source=self._owners[owner_id],
+                                         detail="distinct original values found in this column"))
+        for column, parts in sorted(self._unique_seen.items()):
+            distinct = len(np.unique(np.concatenate(parts)))
+            dupes = self._unique_rows[column] - distinct
+            if dupes:
+                found.append(Finding("duplicate_in_unique", column, dupes,
+                                     detail="rows whose value repeats in a UNIQUE column"))
+        return found
+
+
+@lru_cache(maxsize=4)
+def public_dictionary_fingerprints(keyring: Keyring) -> np.ndarray:
+    """Fingerprints of public low-entropy values: names and places from Faker's own lists."""
+    words = public_dictionary()
+    return np.unique(keyring.uint64(DOMAIN, [w.encode() for w in words]))
+
+
+@lru_cache(maxsize=1)
+def public_dictionary() -> frozenset[str]:
+    import importlib
+    import pkgutil
+
+    import faker.providers.address as address
+    import faker.providers.person as person
+
+    words: set[str] = set()
+    for package, attrs in ((person, ("first_names", "first_names_male", "first_names_female", "last_names")),
+                           (address, ("cities", "city_names", "countries", "states", "provinces"))):
+        for mod in pkgutil.iter_modules(package.__path__):
+            provider = getattr(importlib.import_module(f"{package.__name__}.{mod.name}"), "Provider", None)
+            for attr in attrs:
+                values = getattr(provider, attr, None)
+                if isinstance(values, dict | tuple | list):
+                    words.update(str(v).strip().lower() for v in values if isinstance(v, str))
+    return frozenset(words)
