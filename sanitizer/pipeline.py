@@ -35,6 +35,7 @@ class TablePlan:
     info: TableInfo
     skip: bool
     strategies: dict[str, Strategy] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -84,6 +85,9 @@ def build_plan(schema: SchemaInfo, rules: RuleSet) -> list[TablePlan]:
                 raise ConfigError(f"{origin}: {column.qualified} ({column.type_name}): {problem}")
             plan.strategies[column.name] = strategy
         plans.append(plan)
+    for plan in plans:
+        if not plan.skip:
+            plan.order = column_order(plan)
     if uncovered:
         lines = [f"  {c.table}:  {c.name}: keep   # or a masking strategy  ({c.type_name})" for c in uncovered]
         raise UncoveredColumns(
@@ -94,15 +98,41 @@ def build_plan(schema: SchemaInfo, rules: RuleSet) -> list[TablePlan]:
 
 
 def sanitize_batch(plan: TablePlan, batch: pa.RecordBatch, keyring: Keyring, leaks: LeakCheck) -> pa.RecordBatch:
-    """Apply each column's strategy; fit output to the column; feed the leak check."""
-    arrays = []
-    for column, values in zip(plan.info.columns, batch.columns, strict=True):
-        strategy = plan.strategies[column.name]
-        out = strategy.apply(values, Context(keyring, column))
+    """Apply each column's strategy (dependencies first); fit output to the column; feed the leak check."""
+    original = dict(zip(batch.schema.names, batch.columns, strict=True))
+    output: dict[str, pa.Array] = {}
+    for name in plan.order:
+        column, strategy = plan.info.column(name), plan.strategies[name]
+        out = strategy.apply(original[name], Context(keyring, column, original, output))
         out = fit_to_column(out, column, strategy)
-        leaks.observe(column, values, out, transformed=strategy.changes_values)
-        arrays.append(out)
-    return pa.RecordBatch.from_arrays(arrays, schema=batch.schema)
+        leaks.observe(column, original[name], out, transformed=strategy.changes_values)
+        output[name] = out
+    return pa.RecordBatch.from_arrays([output[n] for n in batch.schema.names], schema=batch.schema)
+
+
+def column_order(plan: TablePlan) -> list[str]:
+    """Columns in an order where each strategy's depends_on() comes before it; cycles are an error."""
+    order: list[str] = []
+    state: dict[str, str] = {}
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if state.get(name) == "done":
+            return
+        if state.get(name) == "visiting":
+            raise ConfigError(f"{plan.info.qualified}: columns depend on each other in a cycle: "
+                              f"{' -> '.join((*path, name))}")
+        state[name] = "visiting"
+        for dep in sorted(plan.strategies[name].depends_on()):
+            if dep not in plan.strategies:
+                raise ConfigError(f"{plan.info.qualified}.{name}: {plan.strategies[name].name} uses column "
+                                  f"{dep!r}, which the table does not have")
+            visit(dep, (*path, name))
+        state[name] = "done"
+        order.append(name)
+
+    for name in plan.info.column_names:
+        visit(name, ())
+    return order
 
 
 def fit_to_column(values: pa.Array, column: ColumnInfo, strategy: Strategy) -> pa.Array:

@@ -9,7 +9,7 @@ same output in any process, batch order or (later) on a distributed engine.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, Generic, TypeVar
 
 import numpy as np
@@ -41,10 +41,17 @@ P = TypeVar("P", bound=StrategyParams)
 
 @dataclass(frozen=True)
 class Context:
-    """What a strategy may use besides its values: the keyring and the column it writes."""
+    """What a strategy may use besides its values: the keyring, the column it writes, and the row.
+
+    `original` holds the batch's original columns and `output` the columns already sanitized
+    (those named by the strategy's `depends_on()` are always there), so row-level strategies
+    (template, person with seed_columns, date_shift per entity) stay pure functions of the batch.
+    """
 
     keyring: Keyring
     column: ColumnInfo
+    original: dict[str, pa.Array] = field(default_factory=dict)
+    output: dict[str, pa.Array] = field(default_factory=dict)
 
     def uint64(self, domain: str, values: pa.Array) -> np.ndarray:
         """Keyed 64-bit integer for each (non-null) value, from its canonical text form."""
@@ -77,6 +84,10 @@ class Strategy(Generic[P]):
         shaping = self.params.model_dump(exclude={"domain", "unique"}, exclude_defaults=True)
         parts = [self.name, *(f"{k}={shaping[k]}" for k in sorted(shaping))]
         return "|".join(parts)
+
+    def depends_on(self) -> set[str]:
+        """Columns of the same row whose sanitized values this strategy reads (processed first)."""
+        return set()
 
     def check(self, column: ColumnInfo) -> str | None:
         """Return why this strategy cannot write this column, or None when it can."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import pkgutil
 from importlib.metadata import entry_points
 
 from .base import Strategy
 
 _REGISTRY: dict[str, type[Strategy]] = {}
-BUILTIN_MODULES = ("keep", "nullify", "set", "hash", "fake", "mask")
+NOT_STRATEGY_MODULES = {"base", "registry"}
 ENTRY_POINT_GROUP = "sanitizer.strategies"
 _loaded = False
 
@@ -28,8 +29,10 @@ def _load() -> None:
     if _loaded:
         return
     _loaded = True
-    for module in BUILTIN_MODULES:
-        importlib.import_module(f"{__package__}.{module}")
+    package = importlib.import_module(__package__)
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.name not in NOT_STRATEGY_MODULES and not module.name.startswith("_"):
+            importlib.import_module(f"{__package__}.{module.name}")
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         register(ep.load())
 
