@@ -85,15 +85,15 @@ def build_plan(schema: SchemaInfo, rules: RuleSet) -> list[TablePlan]:
                 raise ConfigError(f"{origin}: {column.qualified} ({column.type_name}): {problem}")
             plan.strategies[column.name] = strategy
         plans.append(plan)
-    for plan in plans:
-        if not plan.skip:
-            plan.order = column_order(plan)
     if uncovered:
         lines = [f"  {c.table}:  {c.name}: keep   # or a masking strategy  ({c.type_name})" for c in uncovered]
         raise UncoveredColumns(
             f"{len(uncovered)} column(s) have no rule and unknown_columns is fail; add rules for them:\n"
             + "\n".join(lines)
         )
+    for plan in plans:
+        if not plan.skip:
+            plan.order = column_order(plan)
     return plans
 
 

@@ -48,7 +48,7 @@ class RulesFileModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: Literal[1] = Field(1, description="Rules format version.")
     defaults: Defaults = Field(default_factory=Defaults)
-    tables: dict[str, Literal["skip"] | TableSpec] = Field(default_factory=dict)
+    tables: dict[str, Any] = Field(default_factory=dict, description="Table name -> `skip` or {columns: ...}.")
 
 
 @dataclass(frozen=True)
@@ -103,8 +103,9 @@ def load_rules(paths: list[Path] | tuple[Path, ...]) -> RuleSet:
                                   "set it in one file only")
             ruleset.unknown_columns = model.defaults.unknown_columns
             defaults_from = path
-        for table_name, spec in model.tables.items():
+        for table_name, raw_spec in model.tables.items():
             where = f"{path}: tables.{table_name}"
+            spec = _table_spec(raw_spec, where)
             existing = ruleset.tables.get(table_name)
             if spec == "skip":
                 if existing is not None:
@@ -183,20 +184,25 @@ def _validate_file(path: Path, raw: Any) -> RulesFileModel:
     try:
         return RulesFileModel.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = [str(p) for p in err["loc"]]
-        # pydantic reports union branches (literal 'skip' | mapping); point at the table instead
-        loc = [p for p in loc if p not in ("literal['skip']", "TableSpec")]
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        elif err["type"] in ("literal_error", "model_type") and len(loc) >= 2 and loc[0] == "tables":
-            msg = "a table is `skip` or a mapping with `columns:`"
-        return _raise(f"{path}: {'.'.join(loc)}: {msg}")
+        raise ConfigError(f"{path}: {_describe(exc)}") from None
 
 
-def _raise(message: str):
-    raise ConfigError(message)
+def _table_spec(raw: Any, where: str) -> Literal["skip"] | TableSpec:
+    if raw == "skip":
+        return "skip"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: a table is `skip` or a mapping with `columns:`")
+    try:
+        return TableSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{where}.{_describe(exc)}") from None
+
+
+def _describe(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+    return f"{loc}: {msg}"
 
 
 def rules_json_schema() -> dict[str, Any]:

@@ -7,7 +7,10 @@ pg_server, pg_url, pg_fixture, mysql_server, mysql_url, mysql_fixture, sqlite_pa
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -108,3 +111,25 @@ def sqlite_chinook(tmp_path: Path) -> str:
     dst = tmp_path / "chinook.sqlite"
     shutil.copyfile(src, dst)  # copyfile, not copy: the source's read-only mode bits must not follow
     return f"sqlite:///{dst}"
+
+
+TEST_KEY = "test-key-0123456789abcdef"
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run the real `sanitizer` command line in a subprocess, as a cron job would.
+
+    The masking key defaults to TEST_KEY; pass key=None to run without one, env={...} to add variables.
+    """
+
+    def run(*args: str, key: str | None = TEST_KEY, env: dict[str, str] | None = None,
+            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("SANITIZER_KEY")}
+        if key is not None:
+            full_env["SANITIZER_KEY"] = key
+        full_env.update(env or {})
+        return subprocess.run([sys.executable, "-m", "sanitizer", *args], capture_output=True, text=True,
+                              env=full_env, cwd=cwd or tmp_path, timeout=300)
+
+    return run

@@ -1,0 +1,148 @@
+"""`sanitizer run` PostgreSQL -> PostgreSQL on the real Chinook database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from sanitizer.validate.leak import low_entropy
+
+REPO = Path(__file__).resolve().parents[2]
+RULES = REPO / "rules" / "chinook.yaml"
+MASKED = {
+    "customer": ["first_name", "last_name", "company", "address", "postal_code", "phone", "fax", "email"],
+    "employee": ["first_name", "last_name", "birth_date", "address", "postal_code", "phone", "fax", "email"],
+    "invoice": ["billing_address", "billing_postal_code"],
+}
+LOW_ENTROPY = {"first_name", "last_name", "birth_date"}  # same-row check only (docs/validation.md)
+
+
+def rows(url: str, sql: str) -> list[tuple]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.exec_driver_sql(sql)]
+    finally:
+        engine.dispose()
+
+
+def counts(url: str) -> dict[str, int]:
+    tables = [r[0] for r in rows(url, "select tablename from pg_tables where schemaname='public'")]
+    return {t: rows(url, f'select count(*) from "{t}"')[0][0] for t in tables}
+
+
+def all_text(url: str) -> str:
+    cells = []
+    for (table,) in rows(url, "select tablename from pg_tables where schemaname='public'"):
+        for row in rows(url, f'select * from "{table}"'):
+            cells.extend(str(v) for v in row if v is not None)
+    return "\n".join(cells).lower()
+
+
+def test_chinook_pg_to_pg_masks_people_and_keeps_the_rest(cli, pg_fixture, pg_url, tmp_path: Path) -> None:
+    source, staging = pg_fixture("chinook"), pg_url
+    result = cli("run", "--source", source, "--target", staging, "--rules", str(RULES),
+                 "--report-dir", str(tmp_path / "report"))
+    assert result.returncode == 0, result.stderr
+    assert "validation: PASS" in result.stdout
+    assert counts(staging) == counts(source)
+
+    text = all_text(staging)
+    for table, columns in MASKED.items():
+        key = f"{table}_id"
+        for column in columns:
+            pairs = rows(source, f"select {key}, {column} from {table} order by {key}")
+            masked = dict(rows(staging, f"select {key}, {column} from {table} order by {key}"))
+            for pk, original in pairs:
+                if original is not None:
+                    assert masked[pk] != original, f"{table}.{column} kept a value"
+                    if column not in LOW_ENTROPY and not low_entropy(str(original).lower()):
+                        assert str(original).lower() not in text, f"an original {table}.{column} value leaked"
+    # kept columns are untouched, keys still join, constraints and indexes are back
+    assert rows(source, "select * from track order by track_id") == rows(staging, "select * from track order by track_id")
+    assert rows(staging, "select count(*) from invoice i join customer c using (customer_id)")[0][0] == 412
+    fks = rows(staging, "select count(*) from pg_constraint where contype='f' and connamespace='public'::regnamespace")
+    assert fks == rows(source, "select count(*) from pg_constraint where contype='f' and connamespace='public'::regnamespace")
+    indexes = "select indexname from pg_indexes where schemaname='public' order by 1"
+    assert rows(staging, indexes) == rows(source, indexes)
+    # the copy of customer.address in invoice.billing_address got the same fake (shared domain)
+    same = ("select count(*) from invoice i join customer c using (customer_id) "
+            "where i.billing_address = c.address")
+    assert rows(staging, same) == rows(source, same)
+    assert not rows(staging, "select nspname from pg_namespace where nspname like 'sanitizer%%'")
+    assert (tmp_path / "report" / "report.md").read_text().count("| public.customer |") == 1
+
+
+def test_same_key_reproduces_output_and_another_key_does_not(cli, pg_fixture, pg_server) -> None:
+    source = pg_fixture("chinook")
+    outputs = []
+    for key in ("first-key-0123456789", "first-key-0123456789", "other-key-0123456789"):
+        staging = pg_server.new_database("stg")
+        result = cli("run", "--source", source, "--target", staging, "--rules", str(RULES), key=key)
+        assert result.returncode == 0, result.stderr
+        outputs.append(rows(staging, "select * from customer order by customer_id"))
+        pg_server.drop_database(staging)
+    assert outputs[0] == outputs[1]
+    assert outputs[0] != outputs[2]
+    differing = sum(a != b for a, b in zip(outputs[0], outputs[2], strict=True))
+    assert differing == len(outputs[0])
+
+
+def test_validation_failure_leaves_staging_as_it_was(cli, pg_fixture, pg_url, tmp_path: Path) -> None:
+    source, staging = pg_fixture("chinook"), pg_url
+    assert cli("run", "--source", source, "--target", staging, "--rules", str(RULES)).returncode == 0
+    before = rows(staging, "select * from customer order by customer_id")
+    # a rules file that keeps invoice.billing_address: the customer's real address leaks through the copy
+    leaky = tmp_path / "leaky.yaml"
+    leaky.write_text(RULES.read_text().replace(
+        "billing_address: {strategy: fake, kind: street_address}", "billing_address: keep"))
+    result = cli("run", "--source", source, "--target", staging, "--rules", str(leaky),
+                 "--report-dir", str(tmp_path / "r"), key="other-key-0123456789")
+    assert result.returncode == 1
+    assert "original_value_in_output: public.invoice.billing_address" in result.stderr
+    assert "(original from public.customer.address)" in result.stderr
+    assert rows(staging, "select * from customer order by customer_id") == before
+    report = (tmp_path / "r" / "report.md").read_text()
+    assert "FAIL" in report and "invoice.billing_address" in report
+    originals = {r[0].lower() for r in rows(source, "select address from customer")}
+    assert not any(address in report.lower() for address in originals), "the report shows a raw value"
+
+
+def test_uncovered_column_stops_the_run_with_a_line_to_paste(cli, pg_fixture, pg_url, tmp_path: Path) -> None:
+    source = pg_fixture("chinook")
+    partial = tmp_path / "partial.yaml"
+    partial.write_text(RULES.read_text().replace("      fax: {strategy: mask, keep_last: 2}\n      email: {strategy: fake, "
+                                                 "kind: email, unique: true}\n      support_rep_id", "      support_rep_id"))
+    result = cli("run", "--source", source, "--target", pg_url, "--rules", str(partial))
+    assert result.returncode == 1
+    assert "2 column(s) have no rule" in result.stderr
+    assert "public.customer:  fax: keep" in result.stderr and "public.customer:  email: keep" in result.stderr
+    assert counts(pg_url) == {}
+
+
+def test_unknown_table_or_column_against_the_source_is_exit_2(cli, pg_fixture, tmp_path: Path) -> None:
+    source = pg_fixture("chinook")
+    bad_table = tmp_path / "t.yaml"
+    bad_table.write_text("tables:\n  customers:\n    columns: {id: keep}\n")
+    result = cli("rules", "check", str(bad_table), "--source", source)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: {bad_table}: tables.customers: no such table in the source")
+    bad_column = tmp_path / "c.yaml"
+    bad_column.write_text("tables:\n  customer:\n    columns: {emial: hash}\n")
+    result = cli("rules", "check", str(bad_column), "--source", source)
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        f"error: {bad_column}: tables.customer.columns.emial: no column 'emial' in public.customer")
+    ok = cli("rules", "check", str(RULES), "--source", source)
+    assert ok.returncode == 0 and ok.stdout.startswith("ok: 11 tables")
+
+
+def test_strategy_that_cannot_serve_the_column_is_exit_2(cli, pg_fixture, tmp_path: Path) -> None:
+    source = pg_fixture("chinook")
+    bad = tmp_path / "b.yaml"
+    bad.write_text(RULES.read_text().replace("      last_name: {strategy: fake, kind: last_name}\n      first_name",
+                                             "      last_name: nullify\n      first_name"))
+    result = cli("rules", "check", str(bad), "--source", source)
+    assert result.returncode == 2
+    assert "tables.employee.columns.last_name: public.employee.last_name (VARCHAR(20)): the column is NOT NULL" \
+        in result.stderr
