@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import yaml
+
 from sanitizer.validate.leak import low_entropy
 
 REPO = Path(__file__).resolve().parents[1]

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from sanitizer.errors import ConfigError
 from sanitizer.rules import load_rules, rules_json_schema
 

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
 from sanitizer.errors import SourceError
 from sanitizer.source.reader import Source
 from sanitizer.urls import parse
-from sqlalchemy.engine import make_url
 
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "rules" / "chinook.yaml"
@@ -25,9 +26,9 @@ def test_source_snapshot_cannot_write_postgres(pg_fixture) -> None:
 
 
 def test_source_snapshot_cannot_write_sqlite(sqlite_chinook) -> None:
-    with Source(parse(sqlite_chinook, what="source")) as source:
-        with pytest.raises(sa.exc.OperationalError, match="readonly"):
-            source.connection.exec_driver_sql("DELETE FROM Customer")
+    with Source(parse(sqlite_chinook, what="source")) as source, \
+            pytest.raises(sa.exc.OperationalError, match="readonly"):
+        source.connection.exec_driver_sql("DELETE FROM Customer")
 
 
 def test_missing_sqlite_source_is_named(tmp_path: Path) -> None:
