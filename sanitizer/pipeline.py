@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +21,7 @@ from .load.parquet import ParquetTarget
 from .load.target import Target, open_target
 from .rules import RuleSet
 from .schema.model import ColumnInfo, SchemaInfo, TableInfo
+from .schema.wire import decode, encode
 from .source.reader import Source
 from .strategies.base import Context, Strategy, StrategyParams
 from .strategies.keep import Keep
@@ -97,17 +98,68 @@ def build_plan(schema: SchemaInfo, rules: RuleSet) -> list[TablePlan]:
     return plans
 
 
-def sanitize_batch(plan: TablePlan, batch: pa.RecordBatch, keyring: Keyring, leaks: LeakCheck) -> pa.RecordBatch:
-    """Apply each column's strategy (dependencies first); fit output to the column; feed the leak check."""
-    original = dict(zip(batch.schema.names, batch.columns, strict=True))
-    output: dict[str, pa.Array] = {}
+class _Columns(Mapping[str, pa.Array]):
+    """A batch's columns by name, decoded from PostgreSQL text only when a strategy asks for them."""
+
+    def __init__(self, raw: dict[str, pa.Array], info: TableInfo, wire: bool) -> None:
+        self._raw, self._info, self._wire, self._typed = raw, info, wire, {}
+
+    def __getitem__(self, name: str) -> pa.Array:
+        if name not in self._typed:
+            raw = self._raw[name]
+            self._typed[name] = decode(raw, self._info.column(name)) if self._wire else raw
+        return self._typed[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+
+class _Output(dict):
+    """Sanitized columns so far; a kept column reads as its original."""
+
+    def __init__(self, original: _Columns, kept: set[str]) -> None:
+        super().__init__()
+        self._original, self._kept = original, kept
+
+    def __missing__(self, name: str) -> pa.Array:
+        if name in self._kept:
+            return self._original[name]
+        raise KeyError(name)
+
+
+def sanitize_batch(plan: TablePlan, batch: pa.RecordBatch, keyring: Keyring, leaks: LeakCheck,
+                   *, wire: bool = False) -> pa.RecordBatch:
+    """Apply each column's strategy (dependencies first); fit output to the column; feed the leak check.
+
+    With wire=True the batch holds PostgreSQL text; kept columns pass through without being decoded.
+    """
+    raw = dict(zip(batch.schema.names, batch.columns, strict=True))
+    original = _Columns(raw, plan.info, wire)
+    kept = {n for n, s in plan.strategies.items() if not s.changes_values}
+    output = _Output(original, kept)
+    result: dict[str, pa.Array] = {}
     for name in plan.order:
         column, strategy = plan.info.column(name), plan.strategies[name]
-        out = strategy.apply(original[name], Context(keyring, column, original, output))
-        out = fit_to_column(out, column, strategy)
-        leaks.observe(column, original[name], out, transformed=strategy.changes_values)
+        if name in kept:
+            result[name] = raw[name]
+            if column.is_text:
+                leaks.observe(column, raw[name], raw[name], transformed=False)
+            continue
+        values = original[name]
+        out = fit_to_column(strategy.apply(values, Context(keyring, column, original, output)), column, strategy)
+        leaks.observe(column, values, out, transformed=True)
         output[name] = out
-    return pa.RecordBatch.from_arrays([output[n] for n in batch.schema.names], schema=batch.schema)
+        result[name] = encode(out, column) if wire else out
+    return pa.RecordBatch.from_arrays([result[n] for n in batch.schema.names], schema=batch.schema)
+
+
+def decode_all(info: TableInfo, batch: pa.RecordBatch) -> pa.RecordBatch:
+    """PostgreSQL text -> typed columns, for targets that take typed values (SQLite, Parquet)."""
+    arrays = [decode(values, column) for values, column in zip(batch.columns, info.columns, strict=True)]
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
 
 def column_order(plan: TablePlan) -> list[str]:
@@ -186,7 +238,9 @@ def run(options: RunOptions, report: RunReport) -> RunReport:
                     continue
                 t0 = time.monotonic()
                 for batch in source.batches(plan.info):
-                    out = sanitize_batch(plan, batch, options.keyring, leaks)
+                    out = sanitize_batch(plan, batch, options.keyring, leaks, wire=source.wire)
+                    if source.wire and not target.wants_wire:
+                        out = decode_all(plan.info, out)
                     target.write(plan.info, out)
                     table_report.rows_read += batch.num_rows
                 rate = table_report.rows_read / max(time.monotonic() - t0, 1e-6)

@@ -20,6 +20,8 @@ from sqlalchemy.schema import AddConstraint, CreateTable
 
 from ..errors import Busy, ConfigError, LoadError
 from ..schema.model import TableInfo
+from ..schema.wire import encode
+from ..source.pg_copy import quote_ident, write_csv_batch
 from ..source.reader import short_reason
 from ..urls import redact
 
@@ -31,6 +33,8 @@ NEXTVAL = re.compile(r"nextval\('(?P<name>[^']+)'(?:::regclass)?\)")
 
 class Target:
     """Base of the staging writers; use as a context manager, call commit() to publish."""
+
+    wants_wire = False  # True: takes PostgreSQL text columns as they come from the COPY path
 
     def __init__(self, url: URL) -> None:
         self.url = url
@@ -67,6 +71,7 @@ def open_target(url: URL) -> Target:
 
 
 class PostgresTarget(Target):
+    wants_wire = True
     def open(self) -> None:
         self._engine = sa.create_engine(self.url)
         try:
@@ -123,14 +128,12 @@ class PostgresTarget(Target):
         if batch.num_rows == 0:
             return
         table = self._tables[info.qualified]
-        cols = ", ".join(f'"{c}"' for c in batch.schema.names)
-        sql = f'COPY "{table.schema}"."{table.name}" ({cols}) FROM STDIN'
-        raw = self._conn.connection.driver_connection
-        columns = [col.to_pylist() for col in batch.columns]
+        text = pa.RecordBatch.from_arrays(
+            [encode(values, column) for values, column in zip(batch.columns, info.columns, strict=True)],
+            names=batch.schema.names)
         try:
-            with raw.cursor() as cur, cur.copy(sql) as copy:
-                for row in zip(*columns, strict=True):
-                    copy.write_row(row)
+            write_csv_batch(self._conn.connection.driver_connection,
+                            f"{quote_ident(table.schema)}.{quote_ident(table.name)}", text)
         except Exception as exc:  # psycopg errors: the message names the constraint, never our data
             raise LoadError(f"loading {info.qualified} failed: {short_reason(exc)}") from exc
         self._count(info, batch.num_rows)

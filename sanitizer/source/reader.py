@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
+import psycopg
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection
@@ -15,6 +16,7 @@ from ..errors import SourceError
 from ..schema.model import SchemaInfo, TableInfo
 from ..schema.reflect import reflect
 from ..urls import redact
+from .pg_copy import copy_batches
 
 DEFAULT_BATCH_ROWS = 50_000
 
@@ -61,8 +63,19 @@ class Source:
         table = self.sa_table(info)
         return int(self.connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
 
+    @property
+    def wire(self) -> bool:
+        """True when batches hold PostgreSQL text (the COPY path) rather than typed values."""
+        return self.connection.dialect.name == "postgresql"
+
     def batches(self, info: TableInfo) -> Iterator[pa.RecordBatch]:
-        """Stream the table's rows as record batches of at most batch_rows rows."""
+        """Stream the table's rows as record batches of bounded size."""
+        if self.wire:
+            try:
+                yield from copy_batches(self.connection.connection.driver_connection, info)
+            except psycopg.Error as exc:
+                raise SourceError(f"reading {info.qualified} failed: {short_reason(exc)}") from exc
+            return
         table = self.sa_table(info)
         schema = pa.schema([pa.field(c.name, c.arrow_type) for c in info.columns])
         converters = [_to_arrow_value(col.type, field.type) for col, field in zip(table.columns, schema, strict=True)]

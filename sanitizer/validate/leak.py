@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -38,6 +39,38 @@ def low_entropy(text: str) -> bool:
 def normalise(text: str) -> str:
     """Lower-case words with surrounding punctuation and extra spaces removed: the form compared."""
     return " ".join(w for w in (w.strip(PUNCTUATION) for w in text.lower().split()) if w)
+
+
+def words_of(values: pa.Array) -> tuple[pa.Array, np.ndarray, int]:
+    """Vectorized `normalise`, split: the words of every value and the index of the value each belongs to."""
+    lists = pc.utf8_split_whitespace(pc.utf8_lower(values))
+    words = pc.utf8_trim(lists.flatten(), characters=PUNCTUATION)
+    parents = lists.value_parent_indices().to_numpy()
+    keep = pc.not_equal(words, "").to_numpy(zero_copy_only=False)
+    return words.filter(pa.array(keep)), parents[keep], len(values)
+
+
+def joined(words: pa.Array, parents: np.ndarray, count: int) -> pa.Array:
+    """Each value's words joined by one space (values with no words drop out)."""
+    per_value = np.bincount(parents, minlength=count)
+    offsets = np.concatenate([[0], np.cumsum(per_value)]).astype(np.int32)
+    lists = pa.ListArray.from_arrays(pa.array(offsets), words)
+    return pc.binary_join(lists.filter(pa.array(per_value > 0)), " ")
+
+
+def grams(words: pa.Array, parents: np.ndarray, longest: int) -> list[pa.Array]:
+    """Every run of 1..longest consecutive words that stays inside one value, as joined text."""
+    out = [words]
+    total = len(words)
+    for n in range(2, longest + 1):
+        if total < n:
+            break
+        starts = np.nonzero(parents[: total - n + 1] == parents[n - 1:])[0]
+        if not len(starts):
+            break
+        pieces = [words.take(pa.array(starts + k)) for k in range(n)]
+        out.append(pc.binary_join_element_wise(*pieces, " "))
+    return out
 
 
 @dataclass
@@ -70,19 +103,19 @@ class LeakCheck:
             self.watched.add(column.qualified)
             self._same_row(column, original, output)
             if column.is_text:
-                fps = self._fingerprints(original, anywhere_only=True)
+                fps = self._fingerprints(original if original.type == pa.string() else pc.cast(original, pa.string()),
+                                         anywhere_only=True)
                 if len(fps):
                     self._owners.append(column.qualified)
                     self._sensitive.append(fps)
                     self._sensitive_owner.append(np.full(len(fps), len(self._owners) - 1, np.int32))
-        if pa.types.is_string(output.type) and output.null_count < len(output):
+        if column.is_text and output.null_count < len(output):
             self._output.setdefault(column.qualified, []).append(self._output_fingerprints(output))
-        if column.unique and output.null_count < len(output):
+        if transformed and column.unique and output.null_count < len(output):
             non_null = output.drop_null()
             self._unique_rows[column.qualified] = self._unique_rows.get(column.qualified, 0) + len(non_null)
             values = non_null if pa.types.is_string(non_null.type) else pc.cast(non_null, pa.string())
-            self._unique_seen.setdefault(column.qualified, []).append(
-                self._fingerprints(values, anywhere_only=False, lower=False))
+            self._unique_seen.setdefault(column.qualified, []).append(self._hash(values))
 
     def _same_row(self, column: ColumnInfo, original: pa.Array, output: pa.Array) -> None:
         if original.type != output.type:
@@ -94,28 +127,34 @@ class LeakCheck:
         if same:
             self.unchanged[column.qualified] = self.unchanged.get(column.qualified, 0) + same
 
-    def _fingerprints(self, values: pa.Array, *, anywhere_only: bool, lower: bool = True) -> np.ndarray:
-        """Fingerprints of the distinct normalised values (originals: the public dictionary left out)."""
-        distinct = pc.unique(values.drop_null()).to_pylist()
-        texts = {normalise(v) for v in distinct} if lower else set(distinct)
+    def _hash(self, texts: pa.Array) -> np.ndarray:
+        """Keyed 64-bit fingerprints (SipHash-2-4 under a key derived from the masking key)."""
+        if not len(texts):
+            return np.empty(0, np.uint64)
+        objects = texts.to_numpy(zero_copy_only=False)
+        return pd.util.hash_array(objects, hash_key=self.keyring.short_key(DOMAIN), categorize=False)
+
+    def _fingerprints(self, values: pa.Array, *, anywhere_only: bool) -> np.ndarray:
+        """Fingerprints of the distinct normalised values; originals keep only those that count anywhere."""
+        texts = pc.unique(joined(*words_of(pc.unique(values.drop_null()))))
         if anywhere_only:
-            texts = {t for t in texts if not low_entropy(t)}
-        fps = np.unique(self.keyring.uint64(DOMAIN, [t.encode() for t in texts]))
-        if anywhere_only and len(fps):
-            fps = fps[~np.isin(fps, public_dictionary_fingerprints(self.keyring))]
-        return fps
+            plain = pc.replace_substring(pc.replace_substring(texts, " ", ""), "-", "")
+            short = pc.less(pc.utf8_length(texts), MIN_ANYWHERE_LENGTH)
+            short_number = pc.and_(pc.utf8_is_digit(plain), pc.less_equal(pc.utf8_length(plain),
+                                                                           MAX_LOW_ENTROPY_DIGITS))
+            texts = texts.filter(pc.invert(pc.or_(short, short_number)))
+        return np.unique(self._hash(texts))
 
     def _output_fingerprints(self, values: pa.Array) -> np.ndarray:
         """Fingerprints of every output cell and of every run of up to MAX_GRAM words inside it,
         so a name, e-mail or phone number quoted inside free text is found too."""
-        grams: set[str] = set()
-        for value in pc.unique(values.drop_null()).to_pylist():
-            words = normalise(value).split(" ")
-            grams.add(" ".join(words))
-            for n in range(1, min(MAX_GRAM, len(words)) + 1):
-                grams.update(" ".join(words[i:i + n]) for i in range(len(words) - n + 1))
-        grams.discard("")
-        return np.unique(self.keyring.uint64(DOMAIN, [g.encode() for g in grams]))
+        words, parents, count = words_of(pc.unique(values.drop_null()))
+        pieces = [joined(words, parents, count), *grams(words, parents, MAX_GRAM)]
+        return np.unique(self._hash(pc.unique(pa.chunked_array(pieces, pa.string()).combine_chunks())))
+
+    def _public_dictionary(self) -> np.ndarray:
+        """Fingerprints of public low-entropy values: names and places from Faker's own lists."""
+        return self._hash(pa.array(sorted(public_dictionary()), pa.string()))
 
     def findings(self) -> list[Finding]:
         found = [Finding("unchanged_value", col, n, detail="rows whose masked value equals the original")
@@ -123,6 +162,8 @@ class LeakCheck:
         if self._sensitive:
             sensitive = np.concatenate(self._sensitive)
             owners = np.concatenate(self._sensitive_owner)
+            public = ~np.isin(sensitive, self._public_dictionary())
+            sensitive, owners = sensitive[public], owners[public]
             order = np.argsort(sensitive, kind="stable")
             sensitive, owners = sensitive[order], owners[order]
             for column, parts in sorted(self._output.items()):
@@ -146,11 +187,6 @@ class LeakCheck:
         return found
 
 
-@lru_cache(maxsize=4)
-def public_dictionary_fingerprints(keyring: Keyring) -> np.ndarray:
-    """Fingerprints of public low-entropy values: names and places from Faker's own lists."""
-    words = public_dictionary()
-    return np.unique(keyring.uint64(DOMAIN, [w.encode() for w in words]))
 
 
 @lru_cache(maxsize=1)
