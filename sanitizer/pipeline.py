@@ -18,7 +18,7 @@ from . import __version__
 from .errors import ConfigError, UncoveredColumns, ValidationFailed
 from .keys import Keyring
 from .load.parquet import ParquetTarget
-from .load.target import Target, open_target
+from .load.target import PostgresTarget, Target, open_target
 from .rules import RuleSet
 from .schema.model import ColumnInfo, SchemaInfo, TableInfo
 from .schema.wire import decode, encode
@@ -48,6 +48,8 @@ class RunOptions:
     out: Path | None = None
     dry_run: bool = False
     progress: Callable[[str], None] | None = None
+    # called inside the target's transaction just before the swap (PostgreSQL): audit record, grants
+    before_commit: Callable[[sa.Connection, RunReport, dict[str, str]], None] | None = None
 
 
 def build_plan(schema: SchemaInfo, rules: RuleSet) -> list[TablePlan]:
@@ -260,6 +262,8 @@ def run(options: RunOptions, report: RunReport) -> RunReport:
                 raise ValidationFailed(
                     f"validation failed with {len(report.findings)} finding(s); staging was not touched", report)
             if not options.dry_run:
+                if options.before_commit is not None and isinstance(target, PostgresTarget):
+                    options.before_commit(target.connection, report, target.schema_map)
                 target.commit()
     report.duration_s = time.monotonic() - started
     return report

@@ -86,6 +86,16 @@ class PostgresTarget(Target):
         self._schemas: list[str] = []
         self._drop_leftovers()
 
+    @property
+    def connection(self) -> sa.Connection:
+        """The target transaction: whatever is written here commits, or rolls back, with the swap."""
+        return self._conn
+
+    @property
+    def schema_map(self) -> dict[str, str]:
+        """Live schema -> the shadow schema that replaces it at commit."""
+        return {schema: shadow(schema) for schema in self._schemas}
+
     def _drop_leftovers(self) -> None:
         names = self._conn.execute(sa.text(
             "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'sanitizer\\_new\\_%' "
