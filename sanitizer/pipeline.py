@@ -26,8 +26,9 @@ from .source.reader import Source
 from .strategies.base import Context, Strategy, StrategyParams
 from .strategies.keep import Keep
 from .strategies.nullify import Nullify
+from .stream import BackgroundWriter, prefetch
 from .urls import identity
-from .validate.leak import LeakCheck
+from .validate.leak import Finding, LeakCheck
 from .validate.report import RunReport, TableReport
 
 
@@ -232,41 +233,54 @@ def run(options: RunOptions, report: RunReport) -> RunReport:
         target: Target = ParquetTarget(options.out, report) if options.out else open_target(options.target)
         with target:
             target.create([(p.info, source.sa_table(p.info)) for p in plans])
-            for plan in plans:
-                table_report = TableReport(plan.info.qualified, skipped=plan.skip,
-                                           columns={c: s.name for c, s in plan.strategies.items()})
-                report.tables.append(table_report)
-                if plan.skip:
-                    continue
-                t0 = time.monotonic()
-                for batch in source.batches(plan.info):
-                    out = sanitize_batch(plan, batch, options.keyring, leaks, wire=source.wire)
-                    if source.wire and not target.wants_wire:
-                        out = decode_all(plan.info, out)
-                    target.write(plan.info, out)
-                    table_report.rows_read += batch.num_rows
-                rate = table_report.rows_read / max(time.monotonic() - t0, 1e-6)
-                say(f"{plan.info.qualified}: {table_report.rows_read:,} rows ({rate:,.0f} rows/s)")
-            target.finalize(source_sequences(source))
-            for table_report in report.tables:
-                table_report.rows_written = target.rows_written.get(table_report.name, 0)
-                if table_report.rows_written != table_report.rows_read:
-                    from .validate.leak import Finding
-
-                    report.findings.append(Finding("row_count", table_report.name,
-                                                   table_report.rows_read - table_report.rows_written,
-                                                   detail="rows read but not written"))
+            writer = BackgroundWriter(target.write)
+            try:
+                for plan in plans:
+                    table_report = TableReport(plan.info.qualified, skipped=plan.skip,
+                                               columns={c: s.name for c, s in plan.strategies.items()})
+                    report.tables.append(table_report)
+                    if not plan.skip:
+                        _sanitize_table(plan, source, target, writer, leaks, options, table_report, say)
+            finally:
+                writer.close()
+            report.findings.extend(structure_findings(report, target))
             report.findings.extend(leaks.findings())
             report.duration_s = time.monotonic() - started
             if report.findings:
                 raise ValidationFailed(
                     f"validation failed with {len(report.findings)} finding(s); staging was not touched", report)
+            target.finalize(source_sequences(source))
             if not options.dry_run:
                 if options.before_commit is not None and isinstance(target, PostgresTarget):
                     options.before_commit(target.connection, report, target.schema_map)
                 target.commit()
     report.duration_s = time.monotonic() - started
     return report
+
+
+def _sanitize_table(plan: TablePlan, source: Source, target: Target, writer: BackgroundWriter, leaks: LeakCheck,
+                    options: RunOptions, table_report: TableReport, say: Callable[[str], None]) -> None:
+    """Stream one table: read ahead in one thread, sanitize here, write behind in another."""
+    t0 = time.monotonic()
+    for batch in prefetch(source.batches(plan.info)):
+        out = sanitize_batch(plan, batch, options.keyring, leaks, wire=source.wire)
+        if source.wire and not target.wants_wire:
+            out = decode_all(plan.info, out)
+        writer.put(plan.info, out)
+        table_report.rows_read += batch.num_rows
+    rate = table_report.rows_read / max(time.monotonic() - t0, 1e-6)
+    say(f"{plan.info.qualified}: {table_report.rows_read:,} rows ({rate:,.0f} rows/s)")
+
+
+def structure_findings(report: RunReport, target: Target) -> list[Finding]:
+    """Every row read was written."""
+    found = []
+    for table_report in report.tables:
+        table_report.rows_written = target.rows_written.get(table_report.name, 0)
+        if table_report.rows_written != table_report.rows_read:
+            found.append(Finding("row_count", table_report.name, table_report.rows_read - table_report.rows_written,
+                                 detail="rows read but not written"))
+    return found
 
 
 def new_report(options: RunOptions, target_identity: dict[str, object]) -> RunReport:

@@ -84,6 +84,10 @@ class PostgresTarget(Target):
             raise Busy(f"target {redact(self.url)}: another sanitizer run is loading it; try again when it ends")
         self._tables: dict[str, sa.Table] = {}
         self._schemas: list[str] = []
+        self._deferred: list[tuple[sa.Table, str, str]] = []
+        # staging is rebuilt from scratch: a crash loses nothing that the next run would not redo
+        self._conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+        self._conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
         self._drop_leftovers()
 
     @property
@@ -118,8 +122,21 @@ class PostgresTarget(Target):
             for copy in self._tables.values():
                 self._rewrite_sequences(copy)
                 self._conn.execute(CreateTable(copy, include_foreign_key_constraints=[]))
+                self._defer_keys(copy)
         except sa.exc.SQLAlchemyError as exc:
             raise LoadError(f"creating staging tables failed: {short_reason(exc)}") from exc
+
+    def _defer_keys(self, table: sa.Table) -> None:
+        """Drop PRIMARY KEY and UNIQUE constraints until the data is in (as pg_restore does): one index
+        build at the end is much cheaper than maintaining it row by row."""
+        rows = self._conn.execute(sa.text(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = CAST(:t AS regclass) AND contype IN ('p', 'u') ORDER BY contype, conname"),
+            {"t": f"{quote_ident(table.schema)}.{quote_ident(table.name)}"}).all()
+        for name, definition in rows:
+            self._conn.exec_driver_sql(f"ALTER TABLE {quote_ident(table.schema)}.{quote_ident(table.name)} "
+                                       f"DROP CONSTRAINT {quote_ident(name)}")
+            self._deferred.append((table, name, definition))
 
     def _rewrite_sequences(self, table: sa.Table) -> None:
         """Give serial columns their own sequence in the shadow schema (it moves with the swap)."""
@@ -150,6 +167,9 @@ class PostgresTarget(Target):
 
     def finalize(self, sequences: dict[str, tuple[int, bool]]) -> None:
         try:
+            for table, name, definition in self._deferred:
+                self._conn.exec_driver_sql(f"ALTER TABLE {quote_ident(table.schema)}.{quote_ident(table.name)} "
+                                           f"ADD CONSTRAINT {quote_ident(name)} {definition}")
             for table in self._tables.values():
                 for index in table.indexes:
                     index.create(self._conn)

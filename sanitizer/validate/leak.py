@@ -12,8 +12,12 @@ e-mails, phones, addresses, identifiers and full names count anywhere. See docs/
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -90,8 +94,8 @@ class LeakCheck:
     keyring: Keyring
     _sensitive: list[np.ndarray] = field(default_factory=list)
     _sensitive_owner: list[np.ndarray] = field(default_factory=list)
-    _owners: list[str] = field(default_factory=list)
-    _output: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    _owners: dict[str, int] = field(default_factory=dict)
+    _spill: OutputSpill = field(default_factory=lambda: OutputSpill())
     _unique_seen: dict[str, list[np.ndarray]] = field(default_factory=dict)
     _unique_rows: dict[str, int] = field(default_factory=dict)
     unchanged: dict[str, int] = field(default_factory=dict)
@@ -106,11 +110,11 @@ class LeakCheck:
                 fps = self._fingerprints(original if original.type == pa.string() else pc.cast(original, pa.string()),
                                          anywhere_only=True)
                 if len(fps):
-                    self._owners.append(column.qualified)
+                    owner = self._owners.setdefault(column.qualified, len(self._owners))
                     self._sensitive.append(fps)
-                    self._sensitive_owner.append(np.full(len(fps), len(self._owners) - 1, np.int32))
+                    self._sensitive_owner.append(np.full(len(fps), owner, np.int32))
         if column.is_text and output.null_count < len(output):
-            self._output.setdefault(column.qualified, []).append(self._output_fingerprints(output))
+            self._spill.add(column.qualified, self._output_fingerprints(output))
         if transformed and column.unique and output.null_count < len(output):
             non_null = output.drop_null()
             self._unique_rows[column.qualified] = self._unique_rows.get(column.qualified, 0) + len(non_null)
@@ -143,14 +147,14 @@ class LeakCheck:
             short_number = pc.and_(pc.utf8_is_digit(plain), pc.less_equal(pc.utf8_length(plain),
                                                                            MAX_LOW_ENTROPY_DIGITS))
             texts = texts.filter(pc.invert(pc.or_(short, short_number)))
-        return np.unique(self._hash(texts))
+        return self._hash(texts)
 
     def _output_fingerprints(self, values: pa.Array) -> np.ndarray:
         """Fingerprints of every output cell and of every run of up to MAX_GRAM words inside it,
         so a name, e-mail or phone number quoted inside free text is found too."""
         words, parents, count = words_of(pc.unique(values.drop_null()))
         pieces = [joined(words, parents, count), *grams(words, parents, MAX_GRAM)]
-        return np.unique(self._hash(pc.unique(pa.chunked_array(pieces, pa.string()).combine_chunks())))
+        return self._hash(pc.unique(pa.chunked_array(pieces, pa.string()).combine_chunks()))
 
     def _public_dictionary(self) -> np.ndarray:
         """Fingerprints of public low-entropy values: names and places from Faker's own lists."""
@@ -166,17 +170,17 @@ class LeakCheck:
             sensitive, owners = sensitive[public], owners[public]
             order = np.argsort(sensitive, kind="stable")
             sensitive, owners = sensitive[order], owners[order]
-            for column, parts in sorted(self._output.items()):
-                out = np.unique(np.concatenate(parts))
-                pos = np.searchsorted(sensitive, out)
-                pos = np.clip(pos, 0, len(sensitive) - 1)
-                hit = sensitive[pos] == out
+            names = {owner: name for name, owner in self._owners.items()}
+            for column, fps in self._spill.columns():
+                out = np.unique(fps)
+                pos = np.clip(np.searchsorted(sensitive, out), 0, max(len(sensitive) - 1, 0))
+                hit = sensitive[pos] == out if len(sensitive) else np.zeros(len(out), bool)
                 if not hit.any():
                     continue
                 hit_owners = owners[pos[hit]]
                 for owner_id, count in zip(*np.unique(hit_owners, return_counts=True), strict=True):
                     found.append(Finding("original_value_in_output", column, int(count),
-                                         source=self._owners[owner_id],
+                                         source=names[int(owner_id)],
                                          detail="distinct original values found in this column"))
         for column, parts in sorted(self._unique_seen.items()):
             distinct = len(np.unique(np.concatenate(parts)))
@@ -184,9 +188,40 @@ class LeakCheck:
             if dupes:
                 found.append(Finding("duplicate_in_unique", column, dupes,
                                      detail="rows whose value repeats in a UNIQUE column"))
+        self._spill.close()
         return found
 
 
+
+
+class OutputSpill:
+    """Output fingerprints kept on disk, one file per column, so memory stays bounded by one column."""
+
+    def __init__(self) -> None:
+        self._dir: tempfile.TemporaryDirectory[str] | None = None
+        self._files: dict[str, BinaryIO] = {}
+
+    def add(self, column: str, fingerprints: np.ndarray) -> None:
+        if column not in self._files:
+            if self._dir is None:
+                self._dir = tempfile.TemporaryDirectory(prefix="sanitizer-leak-")
+            self._files[column] = open(Path(self._dir.name) / f"{len(self._files)}.u64", "w+b")  # noqa: SIM115
+        self._files[column].write(fingerprints.astype("<u8").tobytes())
+
+    def columns(self) -> Iterator[tuple[str, np.ndarray]]:
+        for column in sorted(self._files):
+            handle = self._files[column]
+            handle.flush()
+            handle.seek(0)
+            yield column, np.frombuffer(handle.read(), dtype="<u8")
+
+    def close(self) -> None:
+        for handle in self._files.values():
+            handle.close()
+        self._files = {}
+        if self._dir is not None:
+            self._dir.cleanup()
+            self._dir = None
 
 
 @lru_cache(maxsize=1)
