@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from functools import lru_cache
 from typing import Any, ClassVar
@@ -95,16 +94,17 @@ class Fake(Strategy[FakeParams]):
 
 
 def _with_discriminator(picked: pa.Array, hashes: np.ndarray, kind: str) -> pa.Array:
-    """Make each fake distinct by a keyed 40-bit tag; e-mails keep their shape."""
-    tags = [base64.b32encode(int(h >> np.uint64(24)).to_bytes(5, "big")).decode().lower() for h in hashes]
-    out = []
-    for value, tag in zip(picked.to_pylist(), tags, strict=True):
-        if "email" in kind and "@" in value:
-            local, _, host = value.partition("@")
-            out.append(f"{local}.{tag}@{host}")
-        else:
-            out.append(f"{value} {tag}")
-    return pa.array(out, pa.string())
+    """Make each fake distinct by a keyed 40-bit tag; e-mails keep their shape. Vectorized."""
+    from ._util import b32_tags  # the base32 of hashes >> 24, as before, without a Python loop
+
+    tags = b32_tags(hashes)
+    spaced = pc.binary_join_element_wise(picked, tags, " ")
+    if "email" not in kind:
+        return spaced
+    parts = pc.extract_regex(picked, r"^(?P<local>[^@]*)@(?P<host>.*)$")
+    tagged = pc.binary_join_element_wise(pc.struct_field(parts, [0]), ".", tags, "@",
+                                         pc.struct_field(parts, [1]), "")
+    return pc.if_else(pc.is_null(tagged), spaced, tagged)
 
 
 @lru_cache(maxsize=16)

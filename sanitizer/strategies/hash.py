@@ -5,10 +5,13 @@ from __future__ import annotations
 import math
 from typing import ClassVar, Literal
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import Field
 
 from ..schema.model import ColumnInfo
+from ._util import fixed_width_strings
 from .base import Context, Strategy, StrategyParams, map_distinct
 from .registry import register
 
@@ -62,19 +65,30 @@ class Hash(Strategy[HashParams]):
     def apply(self, values: pa.Array, ctx: Context) -> pa.Array:
         return map_distinct(values, lambda distinct: pa.array(self._tokens(distinct, ctx), pa.string()))
 
-    def _tokens(self, distinct: pa.Array, ctx: Context) -> list[str]:
+    def _tokens(self, distinct: pa.Array, ctx: Context) -> list[str] | pa.Array:
         prefix, length = self.params.prefix, self.params.length
         digests = ctx.digests(self.domain(), distinct, size=32)
         if self.params.alphabet == "hex":
             return [prefix + d.hex()[:length] for d in digests]
-        alphabet = ALPHABETS[self.params.alphabet]
-        base = len(alphabet)
-        out = []
-        for d in digests:
-            n = int.from_bytes(d, "big")
-            chars = []
-            for _ in range(length):
-                n, r = divmod(n, base)
-                chars.append(alphabet[r])
-            out.append(prefix + "".join(chars))
-        return out
+        return _base_n(digests, ALPHABETS[self.params.alphabet], length, prefix)
+
+
+def _base_n(digests: list[bytes], alphabet: str, length: int, prefix: str) -> list[str] | pa.Array:
+    """The digest read as a big-endian number, written least significant digit first (vectorized).
+
+    Long division of 32-bit limbs by the base, in numpy, so each character costs a few array ops
+    instead of a Python loop per value; the output is identical to int.from_bytes + divmod.
+    """
+    limbs = np.frombuffer(b"".join(digests), ">u4").reshape(len(digests), -1).astype(np.uint64)
+    base = np.uint64(len(alphabet))
+    chars = np.empty((len(digests), length), np.uint8)
+    table = np.frombuffer(alphabet.encode(), np.uint8)
+    for i in range(length):
+        rem = np.zeros(len(digests), np.uint64)
+        for j in range(limbs.shape[1]):
+            cur = (rem << np.uint64(32)) | limbs[:, j]
+            limbs[:, j] = cur // base
+            rem = cur % base
+        chars[:, i] = table[rem]
+    tokens = fixed_width_strings(chars)
+    return pc.binary_join_element_wise(prefix, tokens, "") if prefix else tokens
