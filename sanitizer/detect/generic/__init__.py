@@ -1,0 +1,1 @@
+"""Detectors that apply everywhere: contact, finance, network, person, location, secrets, demographics, text."""
