@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,29 +15,20 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
 from . import __version__
-from .errors import ConfigError, UncoveredColumns, ValidationFailed
+from .errors import ConfigError, ValidationFailed
 from .keys import Keyring
 from .load.parquet import ParquetTarget
 from .load.target import PostgresTarget, Target, open_target
+from .plan import TablePlan, build_plan
 from .rules import RuleSet
-from .schema.model import ColumnInfo, SchemaInfo, TableInfo
+from .schema.model import ColumnInfo, TableInfo
 from .schema.wire import decode, encode
 from .source.reader import Source
-from .strategies.base import Context, Strategy, StrategyParams
-from .strategies.keep import Keep
-from .strategies.nullify import Nullify
+from .strategies.base import Context, Strategy
 from .stream import BackgroundWriter, prefetch
 from .urls import identity
 from .validate.leak import Finding, LeakCheck
 from .validate.report import RunReport, TableReport
-
-
-@dataclass
-class TablePlan:
-    info: TableInfo
-    skip: bool
-    strategies: dict[str, Strategy] = field(default_factory=dict)
-    order: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -51,54 +42,6 @@ class RunOptions:
     progress: Callable[[str], None] | None = None
     # called inside the target's transaction just before the swap (PostgreSQL): audit record, grants
     before_commit: Callable[[sa.Connection, RunReport, dict[str, str]], None] | None = None
-
-
-def build_plan(schema: SchemaInfo, rules: RuleSet) -> list[TablePlan]:
-    """Match rules to the schema; every problem becomes a ConfigError naming file, path and column."""
-    known = {}
-    for name, table_rule in rules.tables.items():
-        info = schema.find(name)
-        if info is None:
-            raise ConfigError(f"{table_rule.origin}: no such table in the source; "
-                              f"tables are: {', '.join(sorted(schema.tables)[:20])}")
-        known[info.qualified] = table_rule
-    plans, uncovered = [], []
-    for qualified, info in schema.tables.items():
-        table_rule = known.get(qualified)
-        if table_rule is not None and table_rule.skip:
-            plans.append(TablePlan(info, skip=True))
-            continue
-        plan = TablePlan(info, skip=False)
-        columns = table_rule.columns if table_rule else {}
-        for name, rule in columns.items():
-            if name not in info.column_names:
-                raise ConfigError(f"{rule.origin}: no column {name!r} in {qualified}; "
-                                  f"columns are: {', '.join(info.column_names)}")
-        for column in info.columns:
-            rule = columns.get(column.name)
-            if rule is not None:
-                strategy, origin = rule.strategy, rule.origin
-            elif rules.unknown_columns == "fail":
-                uncovered.append(column)
-                continue
-            else:
-                strategy = (Keep if rules.unknown_columns == "keep" else Nullify)(StrategyParams())
-                origin = f"defaults.unknown_columns: {rules.unknown_columns} ({column.qualified})"
-            problem = strategy.check(column)
-            if problem:
-                raise ConfigError(f"{origin}: {column.qualified} ({column.type_name}): {problem}")
-            plan.strategies[column.name] = strategy
-        plans.append(plan)
-    if uncovered:
-        lines = [f"  {c.table}:  {c.name}: keep   # or a masking strategy  ({c.type_name})" for c in uncovered]
-        raise UncoveredColumns(
-            f"{len(uncovered)} column(s) have no rule and unknown_columns is fail; add rules for them:\n"
-            + "\n".join(lines)
-        )
-    for plan in plans:
-        if not plan.skip:
-            plan.order = column_order(plan)
-    return plans
 
 
 class _Columns(Mapping[str, pa.Array]):
@@ -152,7 +95,8 @@ def sanitize_batch(plan: TablePlan, batch: pa.RecordBatch, keyring: Keyring, lea
                 leaks.observe(column, raw[name], raw[name], transformed=False)
             continue
         values = original[name]
-        out = fit_to_column(strategy.apply(values, Context(keyring, column, original, output)), column, strategy)
+        context = Context(keyring, plan.column(name), original, output)  # an FK column sees its key's uniqueness
+        out = fit_to_column(strategy.apply(values, context), column, strategy)
         leaks.observe(column, values, out, transformed=True)
         output[name] = out
         result[name] = encode(out, column) if wire else out
@@ -163,31 +107,6 @@ def decode_all(info: TableInfo, batch: pa.RecordBatch) -> pa.RecordBatch:
     """PostgreSQL text -> typed columns, for targets that take typed values (SQLite, Parquet)."""
     arrays = [decode(values, column) for values, column in zip(batch.columns, info.columns, strict=True)]
     return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
-
-
-def column_order(plan: TablePlan) -> list[str]:
-    """Columns in an order where each strategy's depends_on() comes before it; cycles are an error."""
-    order: list[str] = []
-    state: dict[str, str] = {}
-
-    def visit(name: str, path: tuple[str, ...]) -> None:
-        if state.get(name) == "done":
-            return
-        if state.get(name) == "visiting":
-            raise ConfigError(f"{plan.info.qualified}: columns depend on each other in a cycle: "
-                              f"{' -> '.join((*path, name))}")
-        state[name] = "visiting"
-        for dep in sorted(plan.strategies[name].depends_on()):
-            if dep not in plan.strategies:
-                raise ConfigError(f"{plan.info.qualified}.{name}: {plan.strategies[name].name} uses column "
-                                  f"{dep!r}, which the table does not have")
-            visit(dep, (*path, name))
-        state[name] = "done"
-        order.append(name)
-
-    for name in plan.info.column_names:
-        visit(name, ())
-    return order
 
 
 def fit_to_column(values: pa.Array, column: ColumnInfo, strategy: Strategy) -> pa.Array:

@@ -85,6 +85,10 @@ class Strategy(Generic[P]):
         parts = [self.name, *(f"{k}={shaping[k]}" for k in sorted(shaping))]
         return "|".join(parts)
 
+    def reads_original(self) -> set[str]:
+        """Columns of the same row whose ORIGINAL values this strategy reads (e.g. seed_columns)."""
+        return set(getattr(self.params, "seed_columns", None) or ())
+
     def depends_on(self) -> set[str]:
         """Columns of the same row whose sanitized values this strategy reads (processed first)."""
         return set()

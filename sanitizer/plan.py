@@ -1,0 +1,161 @@
+"""Match rules to the schema: one strategy per column, foreign keys following their parents.
+
+Every problem is found here, before any row moves, and becomes a ConfigError naming the file, the
+path inside it and the table.column — or UncoveredColumns (exit 1) listing lines to paste.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from .errors import ConfigError, UncoveredColumns
+from .rules import RuleSet
+from .schema.model import ColumnInfo, SchemaInfo, TableInfo
+from .strategies.base import Strategy, StrategyParams
+from .strategies.keep import Keep
+from .strategies.nullify import Nullify
+
+
+@dataclass
+class TablePlan:
+    info: TableInfo
+    skip: bool
+    strategies: dict[str, Strategy] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+    followed: dict[str, str] = field(default_factory=dict)  # FK column -> the parent column it follows
+
+    def column(self, name: str) -> ColumnInfo:
+        """The column as strategies see it: an FK column that follows a UNIQUE parent is unique too,
+        so the parent's keyed mapping (e.g. with a uniqueness tag) is reproduced exactly."""
+        column = self.info.column(name)
+        parent = self.followed.get(name)
+        return dataclasses.replace(column, unique=True) if parent and self._parent_unique[name] else column
+
+    _parent_unique: dict[str, bool] = field(default_factory=dict)
+
+
+def build_plan(schema: SchemaInfo, rules: RuleSet) -> list[TablePlan]:
+    explicit = _explicit_rules(schema, rules)
+    plans: dict[str, TablePlan] = {}
+    origins: dict[tuple[str, str], str] = {}
+    for qualified, info in schema.tables.items():
+        table_rule = explicit.get(qualified)
+        plan = plans[qualified] = TablePlan(info, skip=bool(table_rule and table_rule.skip))
+        if plan.skip or table_rule is None:
+            continue
+        for name, rule in table_rule.columns.items():
+            plan.strategies[name] = rule.strategy
+            origins[(qualified, name)] = rule.origin
+    _follow_foreign_keys(schema, plans, origins)
+    uncovered = []
+    for qualified, plan in plans.items():
+        if plan.skip:
+            continue
+        for column in plan.info.columns:
+            if column.name in plan.strategies:
+                continue
+            if rules.unknown_columns == "fail":
+                uncovered.append(column)
+                continue
+            plan.strategies[column.name] = (Keep if rules.unknown_columns == "keep" else Nullify)(StrategyParams())
+            origins[(qualified, column.name)] = f"defaults.unknown_columns: {rules.unknown_columns}"
+    if uncovered:
+        lines = [f"  {c.table}:  {c.name}: keep   # or a masking strategy  ({c.type_name})" for c in uncovered]
+        raise UncoveredColumns(
+            f"{len(uncovered)} column(s) have no rule and unknown_columns is fail; add rules for them:\n"
+            + "\n".join(lines))
+    for qualified, plan in plans.items():
+        if plan.skip:
+            continue
+        for name, strategy in plan.strategies.items():
+            origin = origins.get((qualified, name), f"follows {plan.followed.get(name)}")
+            column = plan.column(name)
+            problem = strategy.check(column)
+            if problem is None:
+                missing = sorted(strategy.reads_original() - set(plan.info.column_names))
+                if missing:
+                    problem = f"{strategy.name} reads column(s) {', '.join(missing)}, which the table does not have"
+            if problem:
+                raise ConfigError(f"{origin}: {column.qualified} ({column.type_name}): {problem}")
+        plan.order = column_order(plan)
+    return list(plans.values())
+
+
+def _explicit_rules(schema: SchemaInfo, rules: RuleSet) -> dict:
+    known = {}
+    for name, table_rule in rules.tables.items():
+        info = schema.find(name)
+        if info is None:
+            raise ConfigError(f"{table_rule.origin}: no such table in the source; "
+                              f"tables are: {', '.join(sorted(schema.tables)[:20])}")
+        for column, rule in table_rule.columns.items():
+            if column not in info.column_names:
+                raise ConfigError(f"{rule.origin}: no column {column!r} in {info.qualified}; "
+                                  f"columns are: {', '.join(info.column_names)}")
+        known[info.qualified] = table_rule
+    return known
+
+
+def _follow_foreign_keys(schema: SchemaInfo, plans: dict[str, TablePlan], origins: dict) -> None:
+    """A column referencing a transformed key gets the key's strategy (to a fixpoint, for chains)."""
+    changed = True
+    while changed:
+        changed = False
+        for qualified, plan in plans.items():
+            if plan.skip:
+                continue
+            for fk in plan.info.foreign_keys:
+                parent_info = schema.find(fk.referred_table)
+                parent = plans.get(parent_info.qualified) if parent_info else None
+                if parent is None:
+                    continue
+                for child_col, parent_col in zip(fk.columns, fk.referred_columns, strict=True):
+                    strategy = parent.strategies.get(parent_col)
+                    if strategy is None or not strategy.changes_values:
+                        continue
+                    where = f"{parent.info.qualified}.{parent_col}"
+                    mine = plan.strategies.get(child_col)
+                    if mine is None or (child_col in plan.followed and plan.strategies[child_col] is not strategy):
+                        if strategy.depends_on() or strategy.reads_original():
+                            raise ConfigError(f"{origins.get((parent.info.qualified, parent_col), where)}: "
+                                              f"{qualified}.{child_col} references {where}, whose {strategy.name} "
+                                              "rule reads other columns of its row, so the reference cannot follow")
+                        plan.strategies[child_col] = strategy
+                        plan.followed[child_col] = where
+                        plan._parent_unique[child_col] = parent.column(parent_col).unique
+                        changed = True
+                    elif child_col not in plan.followed and _differs(mine, strategy):
+                        raise ConfigError(
+                            f"{origins[(qualified, child_col)]}: {qualified}.{child_col} references {where}, which "
+                            f"is masked with {strategy.name}; remove this rule (references follow their key) "
+                            "or give it the same rule")
+
+
+def _differs(a: Strategy, b: Strategy) -> bool:
+    return type(a) is not type(b) or a.params != b.params
+
+
+def column_order(plan: TablePlan) -> list[str]:
+    """Columns in an order where each strategy's depends_on() comes before it; cycles are an error."""
+    order: list[str] = []
+    state: dict[str, str] = {}
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if state.get(name) == "done":
+            return
+        if state.get(name) == "visiting":
+            raise ConfigError(f"{plan.info.qualified}: columns depend on each other in a cycle: "
+                              f"{' -> '.join((*path, name))}")
+        state[name] = "visiting"
+        for dep in sorted(plan.strategies[name].depends_on()):
+            if dep not in plan.strategies:
+                raise ConfigError(f"{plan.info.qualified}.{name}: {plan.strategies[name].name} uses column "
+                                  f"{dep!r}, which the table does not have")
+            visit(dep, (*path, name))
+        state[name] = "done"
+        order.append(name)
+
+    for name in plan.info.column_names:
+        visit(name, ())
+    return order
