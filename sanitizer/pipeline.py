@@ -22,6 +22,7 @@ from .load.target import PostgresTarget, Target, open_target
 from .plan import TablePlan, build_plan
 from .rules import RuleSet
 from .schema.model import ColumnInfo, TableInfo
+from .schema.portable import portable_tables
 from .schema.wire import decode, encode
 from .source.reader import Source
 from .strategies.base import Context, Strategy
@@ -151,7 +152,10 @@ def run(options: RunOptions, report: RunReport) -> RunReport:
         leaks = LeakCheck(options.keyring)
         target: Target = ParquetTarget(options.out, report) if options.out else open_target(options.target)
         with target:
-            target.create([(p.info, source.sa_table(p.info)) for p in plans])
+            tables = [source.sa_table(p.info) for p in plans]
+            if options.target is not None and options.target.get_backend_name() != source.connection.dialect.name:
+                tables = portable_tables(tables, options.target.get_backend_name())
+            target.create([(p.info, t) for p, t in zip(plans, tables, strict=True)])
             writer = BackgroundWriter(target.write)
             try:
                 for plan in plans:
