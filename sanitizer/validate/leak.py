@@ -29,6 +29,7 @@ from ..schema.model import ColumnInfo
 
 MIN_ANYWHERE_LENGTH = 5  # shorter values ("CA", "Bob") are too common to prove a leak by themselves
 MAX_LOW_ENTROPY_DIGITS = 6  # postal codes, house numbers, years: same-row check only
+CHUNK_VALUES = 1 << 22  # fingerprints read back at a time (32 MiB)
 MAX_GRAM = 6  # longest run of words looked for inside free text (full names, street addresses, phones)
 DOMAIN = "validate/leak"
 PUNCTUATION = ".,;:!?()[]{}<>\"'`"
@@ -171,13 +172,13 @@ class LeakCheck:
             order = np.argsort(sensitive, kind="stable")
             sensitive, owners = sensitive[order], owners[order]
             names = {owner: name for name, owner in self._owners.items()}
-            for column, fps in self._spill.columns():
-                out = np.unique(fps)
-                pos = np.clip(np.searchsorted(sensitive, out), 0, max(len(sensitive) - 1, 0))
-                hit = sensitive[pos] == out if len(sensitive) else np.zeros(len(out), bool)
-                if not hit.any():
+            for column, chunks in self._spill.columns():
+                hits = [_members(chunk, sensitive, owners) for chunk in chunks]
+                fps = np.concatenate([h[0] for h in hits])
+                if not len(fps):
                     continue
-                hit_owners = owners[pos[hit]]
+                _, first = np.unique(fps, return_index=True)  # count each distinct original once
+                hit_owners = np.concatenate([h[1] for h in hits])[first]
                 for owner_id, count in zip(*np.unique(hit_owners, return_counts=True), strict=True):
                     found.append(Finding("original_value_in_output", column, int(count),
                                          source=names[int(owner_id)],
@@ -194,6 +195,20 @@ class LeakCheck:
 
 
 
+def _members(chunk: np.ndarray, sensitive: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The fingerprints of `chunk` found in the sorted `sensitive`, with the column each came from."""
+    if not len(sensitive) or not len(chunk):
+        return np.empty(0, np.uint64), np.empty(0, np.int32)
+    pos = np.minimum(np.searchsorted(sensitive, chunk), len(sensitive) - 1)
+    hit = sensitive[pos] == chunk
+    return chunk[hit], owners[pos[hit]]
+
+
+def _chunks(handle: BinaryIO, values: int) -> Iterator[np.ndarray]:
+    while data := handle.read(values * 8):
+        yield np.frombuffer(data, dtype="<u8")
+
+
 class OutputSpill:
     """Output fingerprints kept on disk, one file per column, so memory stays bounded by one column."""
 
@@ -208,12 +223,13 @@ class OutputSpill:
             self._files[column] = open(Path(self._dir.name) / f"{len(self._files)}.u64", "w+b")  # noqa: SIM115
         self._files[column].write(fingerprints.astype("<u8").tobytes())
 
-    def columns(self) -> Iterator[tuple[str, np.ndarray]]:
+    def columns(self, chunk: int = CHUNK_VALUES) -> Iterator[tuple[str, Iterator[np.ndarray]]]:
+        """Each column's fingerprints as a stream of chunks, so the check never holds a whole column."""
         for column in sorted(self._files):
             handle = self._files[column]
             handle.flush()
             handle.seek(0)
-            yield column, np.frombuffer(handle.read(), dtype="<u8")
+            yield column, _chunks(handle, chunk)
 
     def close(self) -> None:
         for handle in self._files.values():
