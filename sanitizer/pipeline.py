@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from .errors import ConfigError, ValidationFailed
 from .keys import Keyring
 from .load.parquet import ParquetTarget
 from .load.target import PostgresTarget, Target, open_target
+from .parallel import Sanitizer
 from .plan import TablePlan, build_plan
 from .rules import RuleSet
 from .schema.model import ColumnInfo, TableInfo
@@ -40,6 +42,7 @@ class RunOptions:
     target: URL | None = None
     out: Path | None = None
     dry_run: bool = False
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)  # worker processes for big tables
     progress: Callable[[str], None] | None = None
     # called inside the target's transaction just before the swap (PostgreSQL): audit record, grants
     before_commit: Callable[[sa.Connection, RunReport, dict[str, str]], None] | None = None
@@ -158,12 +161,13 @@ def run(options: RunOptions, report: RunReport) -> RunReport:
             target.create([(p.info, t) for p, t in zip(plans, tables, strict=True)])
             writer = BackgroundWriter(target.write)
             try:
-                for plan in plans:
-                    table_report = TableReport(plan.info.qualified, skipped=plan.skip,
-                                               columns={c: s.name for c, s in plan.strategies.items()})
-                    report.tables.append(table_report)
-                    if not plan.skip:
-                        _sanitize_table(plan, source, target, writer, leaks, options, table_report, say)
+                with Sanitizer(plans, options.keyring, leaks, options.jobs) as sanitizer:
+                    for plan in plans:
+                        table_report = TableReport(plan.info.qualified, skipped=plan.skip,
+                                                   columns={c: s.name for c, s in plan.strategies.items()})
+                        report.tables.append(table_report)
+                        if not plan.skip:
+                            _sanitize_table(plan, source, target, writer, sanitizer, table_report, say)
             finally:
                 writer.close()
             report.findings.extend(structure_findings(report, target))
@@ -181,16 +185,15 @@ def run(options: RunOptions, report: RunReport) -> RunReport:
     return report
 
 
-def _sanitize_table(plan: TablePlan, source: Source, target: Target, writer: BackgroundWriter, leaks: LeakCheck,
-                    options: RunOptions, table_report: TableReport, say: Callable[[str], None]) -> None:
-    """Stream one table: read ahead in one thread, sanitize here, write behind in another."""
+def _sanitize_table(plan: TablePlan, source: Source, target: Target, writer: BackgroundWriter,
+                    sanitizer: Sanitizer, table_report: TableReport, say: Callable[[str], None]) -> None:
+    """Stream one table: read ahead in one thread, sanitize (here or in workers), write behind in another."""
     t0 = time.monotonic()
-    for batch in prefetch(source.batches(plan.info)):
-        out = sanitize_batch(plan, batch, options.keyring, leaks, wire=source.wire)
+    for out in sanitizer.map(plan, prefetch(source.batches(plan.info)), wire=source.wire):
         if source.wire and not target.wants_wire:
             out = decode_all(plan.info, out)
         writer.put(plan.info, out)
-        table_report.rows_read += batch.num_rows
+        table_report.rows_read += out.num_rows
     rate = table_report.rows_read / max(time.monotonic() - t0, 1e-6)
     say(f"{plan.info.qualified}: {table_report.rows_read:,} rows ({rate:,.0f} rows/s)")
 

@@ -26,8 +26,9 @@ def qualified_name(info: TableInfo) -> str:
     return f"{quote_ident(info.schema)}.{quote_ident(info.name)}" if info.schema else quote_ident(info.name)
 
 
-def copy_batches(raw_connection, info: TableInfo, block_bytes: int = BLOCK_BYTES) -> Iterator[pa.RecordBatch]:
+def copy_batches(raw_connection, info: TableInfo, block_bytes: int | None = None) -> Iterator[pa.RecordBatch]:
     """Stream a table as record batches whose columns are all PostgreSQL text."""
+    block_bytes = block_bytes or BLOCK_BYTES
     names = info.column_names
     schema = pa.schema([pa.field(n, pa.string()) for n in names])
     columns = ", ".join(quote_ident(n) for n in names)

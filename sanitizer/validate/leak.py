@@ -91,6 +91,17 @@ class Finding:
 
 
 @dataclass
+class Observation:
+    """One batch of one column, reduced to what the leak check needs: no values, only fingerprints."""
+
+    column: str
+    unchanged: int = 0
+    sensitive: np.ndarray | None = None  # originals that count anywhere
+    output: np.ndarray | None = None  # output cells and the word runs inside them
+    unique: np.ndarray | None = None  # every non-null output of a UNIQUE column
+
+
+@dataclass
 class LeakCheck:
     keyring: Keyring
     _sensitive: list[np.ndarray] = field(default_factory=list)
@@ -100,37 +111,53 @@ class LeakCheck:
     _unique_seen: dict[str, list[np.ndarray]] = field(default_factory=dict)
     _unique_rows: dict[str, int] = field(default_factory=dict)
     unchanged: dict[str, int] = field(default_factory=dict)
-    watched: set[str] = field(default_factory=set)
+    watched: set[str] = field(default_factory=set)  # columns whose originals are fingerprinted
 
     def observe(self, column: ColumnInfo, original: pa.Array, output: pa.Array, transformed: bool) -> None:
         """Take one batch of a column: its original and its output values."""
+        self.add(self.look(column, original, output, transformed))
+
+    def look(self, column: ColumnInfo, original: pa.Array, output: pa.Array, transformed: bool) -> Observation:
+        """What one batch of a column shows, as fingerprints and counts: a pure function of its inputs,
+        so it can be computed in another process and added here (`add`)."""
+        seen = Observation(column.qualified)
         if transformed:
-            self.watched.add(column.qualified)
-            self._same_row(column, original, output)
+            seen.unchanged = self._same_row(original, output)
             if column.is_text:
-                fps = self._fingerprints(original if original.type == pa.string() else pc.cast(original, pa.string()),
-                                         anywhere_only=True)
-                if len(fps):
-                    owner = self._owners.setdefault(column.qualified, len(self._owners))
-                    self._sensitive.append(fps)
-                    self._sensitive_owner.append(np.full(len(fps), owner, np.int32))
+                text = original if original.type == pa.string() else pc.cast(original, pa.string())
+                seen.sensitive = self._fingerprints(text, anywhere_only=True)
         if column.is_text and output.null_count < len(output):
-            self._spill.add(column.qualified, self._output_fingerprints(output))
+            seen.output = self._output_fingerprints(output)
         if transformed and column.unique and output.null_count < len(output):
             non_null = output.drop_null()
-            self._unique_rows[column.qualified] = self._unique_rows.get(column.qualified, 0) + len(non_null)
             values = non_null if pa.types.is_string(non_null.type) else pc.cast(non_null, pa.string())
-            self._unique_seen.setdefault(column.qualified, []).append(self._hash(values))
+            seen.unique = self._hash(values)
+        return seen
 
-    def _same_row(self, column: ColumnInfo, original: pa.Array, output: pa.Array) -> None:
+    def add(self, seen: Observation) -> None:
+        column = seen.column
+        if seen.unchanged:
+            self.unchanged[column] = self.unchanged.get(column, 0) + seen.unchanged
+        if seen.sensitive is not None:
+            self.watched.add(column)
+        if seen.sensitive is not None and len(seen.sensitive):
+            owner = self._owners.setdefault(column, len(self._owners))
+            self._sensitive.append(seen.sensitive)
+            self._sensitive_owner.append(np.full(len(seen.sensitive), owner, np.int32))
+        if seen.output is not None:
+            self._spill.add(column, seen.output)
+        if seen.unique is not None:
+            self._unique_rows[column] = self._unique_rows.get(column, 0) + len(seen.unique)
+            self._unique_seen.setdefault(column, []).append(seen.unique)
+
+    @staticmethod
+    def _same_row(original: pa.Array, output: pa.Array) -> int:
         if original.type != output.type:
             try:
                 output = pc.cast(output, original.type)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                return
-        same = pc.sum(pc.fill_null(pc.equal(original, output), False)).as_py() or 0
-        if same:
-            self.unchanged[column.qualified] = self.unchanged.get(column.qualified, 0) + same
+                return 0
+        return pc.sum(pc.fill_null(pc.equal(original, output), False)).as_py() or 0
 
     def _hash(self, texts: pa.Array) -> np.ndarray:
         """Keyed 64-bit fingerprints (SipHash-2-4 under a key derived from the masking key)."""

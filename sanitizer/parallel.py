@@ -1,0 +1,99 @@
+"""--jobs N: sanitize batches in N worker processes.
+
+Strategies are pure functions of (key, batch) and the leak check reduces each batch to fingerprints,
+so a worker needs only the plan and the key; the parent reads, writes, and adds up what workers saw.
+The pool starts only once a table proves big (a second batch): small databases pay no start-up.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+
+import pyarrow as pa
+
+from .keys import Keyring
+from .plan import TablePlan
+from .validate.leak import LeakCheck, Observation
+
+_worker: dict[str, object] = {}
+
+
+class _Collector:
+    """Stands in for the leak check inside a worker: keeps observations to send back."""
+
+    def __init__(self, check: LeakCheck) -> None:
+        self.check, self.seen = check, []
+
+    def observe(self, column, original, output, transformed) -> None:
+        self.seen.append(self.check.look(column, original, output, transformed))
+
+
+def _start(plans: dict[str, TablePlan], keyring: Keyring) -> None:
+    _worker.update(plans=plans, keyring=keyring, check=LeakCheck(keyring))
+
+
+def _sanitize(table: str, batch: pa.RecordBatch, wire: bool) -> tuple[pa.RecordBatch, list[Observation]]:
+    from .pipeline import sanitize_batch
+
+    collector = _Collector(_worker["check"])
+    out = sanitize_batch(_worker["plans"][table], batch, _worker["keyring"], collector, wire=wire)
+    return out, collector.seen
+
+
+class Sanitizer:
+    """Turns a table's batches into sanitized batches, in order, in this process or in a pool."""
+
+    def __init__(self, plans: list[TablePlan], keyring: Keyring, leaks: LeakCheck, jobs: int) -> None:
+        self.plans = {p.info.qualified: p for p in plans if not p.skip}
+        self.keyring, self.leaks, self.jobs = keyring, leaks, jobs
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> Sanitizer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def map(self, plan: TablePlan, batches: Iterator[pa.RecordBatch], wire: bool) -> Iterator[pa.RecordBatch]:
+        from .pipeline import sanitize_batch
+
+        pending: deque[Future] = deque()
+        for number, batch in enumerate(batches):
+            if self.jobs <= 1 or (number == 0 and self._pool is None):
+                first = sanitize_batch(plan, batch, self.keyring, self.leaks, wire=wire)
+                if self.jobs <= 1:
+                    yield first
+                    continue
+                pending.append(_done(first))
+                continue
+            pool = self._ensure_pool()
+            pending.append(pool.submit(_sanitize, plan.info.qualified, batch, wire))
+            while len(pending) > 2 * self.jobs:
+                yield self._collect(pending.popleft())
+        while pending:
+            yield self._collect(pending.popleft())
+
+    def _collect(self, future: Future) -> pa.RecordBatch:
+        result = future.result()
+        if isinstance(result, pa.RecordBatch):
+            return result
+        out, seen = result
+        for observation in seen:
+            self.leaks.add(observation)
+        return out
+
+    def _ensure_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_start, initargs=(self.plans, self.keyring))
+        return self._pool
+
+
+def _done(value: object) -> Future:
+    future: Future = Future()
+    future.set_result(value)
+    return future
