@@ -21,11 +21,13 @@ def strategy_text(name: str) -> str:
         default = "required" if field.is_required() else f"default {field.default!r}"
         lines.append(f"  {field_name:<12} {default:<18} {field.description or ''}")
     lines.append("")
-    guarantees = ["keyed and deterministic: same key and value, same output, in every table and run"]
+    guarantees = ["keyed and deterministic: same key and value, same output, in every table and run"
+                  if cls.keyed else "deterministic without the key: the same value always gives the same output"]
     if cls.can_be_unique:
         guarantees.append("can keep a UNIQUE column unique")
-    if cls.changes_values:
-        guarantees.append("a NULL stays NULL")
+    guarantees.append(f"may return a value unchanged ({cls.may_keep_value})" if cls.may_keep_value
+                      else "never returns a non-empty value unchanged")
+    guarantees.append("a NULL stays NULL")
     lines.append("Guarantees: " + "; ".join(guarantees) + ".")
     if cls.example:
         lines += ["", "Rule example:", f"  {cls.example}"]

@@ -111,6 +111,7 @@ class Array(Strategy[ArrayParams]):
     """
 
     name: ClassVar[str] = "array"
+    may_keep_value: ClassVar[str] = "elements are masked, empty arrays stay"
     params_model: ClassVar[type[StrategyParams]] = ArrayParams
     example: ClassVar[str] = "emails: {strategy: array, element: email}"
 

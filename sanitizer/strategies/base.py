@@ -68,6 +68,8 @@ class Strategy(Generic[P]):
     params_model: ClassVar[type[StrategyParams]] = StrategyParams
     can_be_unique: ClassVar[bool] = False
     changes_values: ClassVar[bool] = True  # False only for keep: the leak check watches the rest
+    keyed: ClassVar[bool] = True  # output depends on the masking key (False: a fixed rule like round)
+    may_keep_value: ClassVar[str] = ""  # why a value may come back unchanged; "" = never does
     example: ClassVar[str] = ""
 
     def __init__(self, params: P) -> None:

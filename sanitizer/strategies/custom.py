@@ -66,6 +66,8 @@ class Custom(Strategy[CustomParams]):
     """
 
     name: ClassVar[str] = "custom"
+    keyed: ClassVar[bool] = False
+    may_keep_value: ClassVar[str] = "whatever the function does"
     params_model: ClassVar[type[StrategyParams]] = CustomParams
     example: ClassVar[str] = "sku: {strategy: custom, function: 'mycompany.masking:scramble'}"
 

@@ -20,6 +20,7 @@ class Empty(Strategy[StrategyParams]):
     """
 
     name: ClassVar[str] = "empty"
+    keyed: ClassVar[bool] = False
     example: ClassVar[str] = "middle_name: empty"
 
     def check(self, column: ColumnInfo) -> str | None:

@@ -31,6 +31,8 @@ class Generalize(Strategy[GeneralizeParams]):
     """
 
     name: ClassVar[str] = "generalize"
+    keyed: ClassVar[bool] = False
+    may_keep_value: ClassVar[str] = "a value at a bucket start stays"
     params_model: ClassVar[type[StrategyParams]] = GeneralizeParams
     example: ClassVar[str] = "signup_date: {strategy: generalize, to: month}"
 

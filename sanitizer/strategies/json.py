@@ -87,6 +87,7 @@ class Json(Strategy[JsonParams]):
     """  # noqa: E501
 
     name: ClassVar[str] = "json"
+    may_keep_value: ClassVar[str] = "the given paths may not occur"
     params_model: ClassVar[type[StrategyParams]] = JsonParams
     example: ClassVar[str] = "profile: {strategy: json, paths: {'$.email': email, '$.phones[*]': phone}}"
 

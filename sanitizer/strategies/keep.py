@@ -18,6 +18,8 @@ class Keep(Strategy[StrategyParams]):
     """
 
     name: ClassVar[str] = "keep"
+    keyed: ClassVar[bool] = False
+    may_keep_value: ClassVar[str] = "copies by design"
     can_be_unique: ClassVar[bool] = True
     changes_values: ClassVar[bool] = False
     example: ClassVar[str] = "genre: keep   # a product category, not about a person"

@@ -30,6 +30,7 @@ class Mask(Strategy[MaskParams]):
     """
 
     name: ClassVar[str] = "mask"
+    keyed: ClassVar[bool] = False
     params_model: ClassVar[type[StrategyParams]] = MaskParams
     example: ClassVar[str] = "phone: {strategy: mask, keep_last: 4}"
 

@@ -19,6 +19,7 @@ class Nullify(Strategy[StrategyParams]):
     """
 
     name: ClassVar[str] = "nullify"
+    keyed: ClassVar[bool] = False
     example: ClassVar[str] = "notes: nullify"
 
     def check(self, column: ColumnInfo) -> str | None:

@@ -40,6 +40,8 @@ class Regex(Strategy[RegexParams]):
     """
 
     name: ClassVar[str] = "regex"
+    keyed: ClassVar[bool] = False
+    may_keep_value: ClassVar[str] = "text without a match stays"
     params_model: ClassVar[type[StrategyParams]] = RegexParams
     example: ClassVar[str] = r"notes: {strategy: regex, pattern: '\d', replacement: '#'}"
 

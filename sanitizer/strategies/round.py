@@ -36,6 +36,8 @@ class Round(Strategy[RoundParams]):
     """
 
     name: ClassVar[str] = "round"
+    keyed: ClassVar[bool] = False
+    may_keep_value: ClassVar[str] = "a value on the step stays"
     params_model: ClassVar[type[StrategyParams]] = RoundParams
     example: ClassVar[str] = "income: {strategy: round, step: 1000}"
 

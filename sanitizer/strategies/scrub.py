@@ -46,6 +46,7 @@ class Scrub(Strategy[ScrubParams]):
     """
 
     name: ClassVar[str] = "scrub"
+    may_keep_value: ClassVar[str] = "text without PII stays"
     params_model: ClassVar[type[StrategyParams]] = ScrubParams
     example: ClassVar[str] = "ticket_body: {strategy: scrub, replace: fake}"
 

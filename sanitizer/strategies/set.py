@@ -25,6 +25,8 @@ class Set(Strategy[SetParams]):
     """
 
     name: ClassVar[str] = "set"
+    keyed: ClassVar[bool] = False
+    may_keep_value: ClassVar[str] = "the input may be the constant"
     params_model: ClassVar[type[StrategyParams]] = SetParams
     example: ClassVar[str] = "password_hash: {strategy: set, value: '$2b$12$knownhashforstaging'}"
 

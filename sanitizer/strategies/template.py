@@ -53,6 +53,8 @@ class Template(Strategy[TemplateParams]):
     """
 
     name: ClassVar[str] = "template"
+    keyed: ClassVar[bool] = False
+    may_keep_value: ClassVar[str] = "builds from other columns"
     params_model: ClassVar[type[StrategyParams]] = TemplateParams
     example: ClassVar[str] = "email: {strategy: template, template: '{first_name}.{last_name}@example.com'}"
 

@@ -55,15 +55,8 @@ NATURAL: dict[str, tuple[Any, pa.DataType, st.SearchStrategy]] = {
     "lookup": ("LOOKUP", pa.string(), TEXT),
     "scrub": (None, pa.string(), NOTES),
 }
-NOT_KEYED = {"keep", "nullify", "set", "empty", "mask", "regex", "round", "generalize", "template", "custom"}
-MAY_KEEP_VALUE = {  # why these may hand a value back unchanged
-    "keep": "copies by design", "shuffle": "moves values, does not change them",
-    "regex": "text without a match stays", "round": "a value on the step stays",
-    "generalize": "a value at a bucket start stays", "template": "builds from other columns",
-    "custom": "whatever the function does", "set": "the input may be the constant",
-    "scrub": "text without PII stays", "json": "the example paths may not occur",
-    "array": "elements are masked, empty arrays stay", "noise": "relative noise keeps 0",
-}
+NOT_KEYED = {name for name, cls in registry.strategies().items() if not cls.keyed}
+MAY_KEEP_VALUE = {name: cls.may_keep_value for name, cls in registry.strategies().items() if cls.may_keep_value}
 PER_BATCH = {"shuffle"}
 
 
