@@ -112,13 +112,20 @@ def demo(directory: Path) -> None:
 @click.option("--report-dir", type=click.Path(path_type=Path), help="Write report.md and report.json here.")
 @click.option("--audit-file", type=click.Path(path_type=Path),
               help="Local audit log (JSONL) [default: beside --config, else ./sanitizer-audit.jsonl].")
-def run(source, rules, target, out, config_file, jobs, actor, dry_run, report_dir, audit_file) -> None:
+@click.option("--environment", metavar="NAME",
+              help="The environment the target serves; checked against its marker [default: config, else staging].")
+@click.option("--force", is_flag=True,
+              help="Load a database marked for another environment, or one with tables but no marker (once).")
+@click.option("--allow-key-reuse", is_flag=True, help="Allow a key already used for another environment (audited).")
+def run(source, rules, target, out, config_file, jobs, actor, dry_run, report_dir, audit_file, environment, force,
+        allow_key_reuse) -> None:
     """Snapshot the source, sanitize it with the rules, validate, and load staging atomically."""
     from .commands import RunArgs, run_command
 
     code = run_command(RunArgs(source=source, rules=list(rules), target=target, out=out, config=config_file,
                                jobs=jobs, actor=actor, dry_run=dry_run, report_dir=report_dir,
-                               audit_file=audit_file), echo=click.echo)
+                               audit_file=audit_file, environment=environment, force=force,
+                               allow_key_reuse=allow_key_reuse), echo=click.echo)
     sys.exit(code)
 
 
@@ -146,8 +153,13 @@ def validate(rules, source, target, from_dir) -> None:
     \b
     Example:
       sanitizer validate --rules rules/shop.yaml --source $PROD --target $STAGING
+      sanitizer validate --rules rules/shop.yaml --source $PROD --from /backups/shop-sanitized
+
+    Exit 0 when clean; 1 with the report (tables, columns, counts — never a value) on any finding.
     """
-    not_yet("validate")
+    from .validate.standalone import validate_command
+
+    sys.exit(validate_command(list(rules), source, target, from_dir, echo=click.echo))
 
 
 @cli.command()
@@ -161,7 +173,17 @@ def scan(source, sample, fmt) -> None:
     Example:
       sanitizer scan --source postgresql://reader@prod/shop --format md
     """
-    not_yet("scan")
+    from .detect import render as render_findings
+    from .detect import scan_source
+    from .source.reader import Source
+    from .urls import parse
+
+    if not source:
+        raise ConfigError("scan: no source; pass --source URL or set SANITIZER_SOURCE_URL")
+    if sample < 1:
+        raise ConfigError(f"scan: --sample must be at least 1 (got {sample})")
+    with Source(parse(source, what="source")) as src:
+        click.echo(render_findings(scan_source(src, sample=sample), fmt), nl=False)
 
 
 @cli.group()
@@ -215,14 +237,27 @@ def rules_show(name: str) -> None:
 @rules.command("suggest")
 @source_option
 @click.option("-o", "output", type=click.Path(path_type=Path), help="Write the rules file here.")
-def rules_suggest(source, output) -> None:
+@click.option("--sample", default=1000, show_default=True, type=click.IntRange(min=1),
+              help="Rows sampled per table, at random.")
+@click.option("--verify/--no-verify", default=True, show_default=True,
+              help="Dry-run the draft through sanitize + leak check (reads every row; writes nothing).")
+def rules_suggest(source, output, sample, verify) -> None:
     """Write a complete rules file for the source: every column of every table gets a rule.
 
     \b
     Example:
       sanitizer rules suggest --source postgresql://reader@prod/shop -o rules/shop.yaml
     """
-    not_yet("rules suggest")
+    from .suggest import suggest_command
+
+    text, review = suggest_command(source, output, sample, verify)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        click.echo(f"wrote {output}: every column has a rule; review the comments before the first run", err=True)
+    if review:
+        click.echo(f"warning: {len(review)} column(s) marked REVIEW (the leak check still finds something): "
+                   + ", ".join(review), err=True)
 
 
 @cli.command()
@@ -231,14 +266,21 @@ def rules_suggest(source, output) -> None:
 @click.option("--schema", "schema_file", type=click.Path(path_type=Path), help="A `schema snapshot` file.")
 @click.option("--format", "fmt", type=click.Choice(["md", "json", "html"]), default="md", show_default=True)
 @click.option("-o", "output", type=click.Path(path_type=Path), help="Write the report here.")
-def coverage(rules, source, schema_file, fmt, output) -> None:
+@click.option("--fail-on", type=click.Choice(["A", "B", "C"]), default="B", show_default=True,
+              help="Exit 1 when PII of this tier or a stronger one is uncovered (B: tiers A and B).")
+def coverage(rules, source, schema_file, fmt, output, fail_on) -> None:
     """Coverage report for privacy reviewers: every column, its PII evidence, its rule, its status.
 
     \b
     Example:
       sanitizer coverage --rules rules/shop.yaml --source $PROD --format html -o coverage.html
+      sanitizer coverage --rules rules/shop.yaml --schema schema.json --fail-on C
     """
-    not_yet("coverage")
+    from .coverage.command import coverage_command
+
+    text, line, code = coverage_command(list(rules), source, schema_file, fmt, output, fail_on)
+    click.echo(line if output is not None else text, nl=output is not None)
+    sys.exit(code)
 
 
 @cli.group()
@@ -249,44 +291,85 @@ def schema() -> None:
 @schema.command("snapshot")
 @source_option
 @click.option("-o", "output", required=True, type=click.Path(path_type=Path), help="JSON file to write.")
-def schema_snapshot(source, output) -> None:
+@click.option("--sample", default=1000, show_default=True, type=click.IntRange(min=1),
+              help="Rows sampled per table to find PII columns (their ranges are withheld).")
+def schema_snapshot(source, output, sample) -> None:
     """Write the schema plus row counts, null fractions and ranges as JSON (no row values).
 
     \b
     Example:
       sanitizer schema snapshot --source $PROD -o schema.json
     """
-    not_yet("schema snapshot")
+    from .schema.snapshot import snapshot_command
+
+    click.echo(snapshot_command(source, output, sample))
 
 
 @schema.command("diff")
 @source_option
 @click.option("--against", required=True, type=click.Path(path_type=Path), help="An earlier snapshot file.")
-def schema_diff(source, against) -> None:
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def schema_diff(source, against, fmt) -> None:
     """Show tables and columns added, removed or changed since a snapshot.
 
     \b
     Example:
       sanitizer schema diff --source $PROD --against schema.json
+
+    Exit 1 when anything changed (drift), 0 when nothing did.
     """
-    not_yet("schema diff")
+    from .schema.diff import diff_command
+
+    text, code = diff_command(source, against, fmt)
+    click.echo(text, nl=False)
+    sys.exit(code)
 
 
 @cli.command()
 @click.option("--schema", "schema_file", type=click.Path(path_type=Path), help="A `schema snapshot` file.")
 @source_option
 @rules_option()
-@click.option("--rows", multiple=True, required=True, help="N, or TABLE=N; repeat per table.")
-@click.option("--out", type=click.Path(path_type=Path), help="Write Parquet files here.")
+@click.option("--rows", multiple=True, required=True,
+              help="N (every table), or TABLE=N; repeat. With snapshot statistics other tables scale to match.")
+@click.option("--out", type=click.Path(path_type=Path), help="Write one file per table plus manifest.json here.")
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True,
+              help="File format for --out (csv holds PostgreSQL text forms, for COPY).")
 @target_option
-def synth(schema_file, source, rules, rows, out, target) -> None:
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same dataset.")
+def synth(schema_file, source, rules, rows, out, fmt, target, seed) -> None:
     """Generate a synthetic dataset from a schema and the same rules, without production data.
+
+    Every PK, UNIQUE, NOT NULL, FK and simple CHECK holds by construction; rule strategies shape values.
 
     \b
     Example:
       sanitizer synth --schema schema.json --rules rules/shop.yaml --rows 10000 --out synth/
+      sanitizer synth --source $PROD --rules rules/shop.yaml --rows 1000 --rows orders=50000 --target $DEV
     """
-    not_yet("synth")
+    from .synth.command import SynthArgs, synth_command
+
+    sys.exit(synth_command(SynthArgs(schema_file=schema_file, source=source, rules=list(rules), rows=list(rows),
+                                     out=out, fmt=fmt, target=target, seed=seed), echo=click.echo))
+
+
+config_option = click.option("--config", "config_file", type=click.Path(path_type=Path),
+                             help="A `run` config file: its target, actor and audit file are used.")
+format_option = click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+                             show_default=True)
+audit_file_option = click.option(
+    "--audit-file", type=click.Path(path_type=Path),
+    help="Local audit log (JSONL) [default: beside --config, else ./sanitizer-audit.jsonl].")
+actor_option = click.option("--actor", help="Who does this, for the audit log (default: the OS user).")
+
+
+def _where(target=None, config_file=None, audit_file=None, actor=None):
+    from .audit.commands import Where
+
+    return Where(target=target, config=config_file, audit_file=audit_file, actor=actor)
+
+
+def _target_given(ctx: click.Context) -> bool:
+    return ctx.get_parameter_source("target") == click.core.ParameterSource.COMMANDLINE
 
 
 @cli.group()
@@ -296,26 +379,40 @@ def audit() -> None:
 
 @audit.command("show")
 @target_option
-def audit_show(target) -> None:
-    """List audit records.
+@click.option("--file", "file", type=click.Path(path_type=Path), help="A local audit file instead of --target.")
+@click.option("--since", help="Only records since then: a duration back (7d, 12h) or a date (2024-05-01).")
+@format_option
+@config_option
+@click.pass_context
+def audit_show(ctx, target, file, since, fmt, config_file) -> None:
+    """List audit records, oldest first, from the target's audit table or a local file.
 
     \b
     Example:
-      sanitizer audit show --target $STAGING
+      sanitizer audit show --target $STAGING --since 7d
+      sanitizer audit show --file sanitizer-audit.jsonl --format json
     """
-    not_yet("audit show")
+    from .audit.commands import audit_show as show
+
+    show(_where(target, config_file), file, since, fmt, click.echo, target_explicit=_target_given(ctx))
 
 
 @audit.command("verify")
 @target_option
-def audit_verify(target) -> None:
+@click.option("--file", "file", type=click.Path(path_type=Path), help="A local audit file instead of --target.")
+@config_option
+@click.pass_context
+def audit_verify(ctx, target, file, config_file) -> None:
     """Check the audit log's hash chain; exit 1 naming the first broken record.
 
     \b
     Example:
       sanitizer audit verify --target $STAGING
+      sanitizer audit verify --file sanitizer-audit.jsonl
     """
-    not_yet("audit verify")
+    from .audit.commands import audit_verify as verify
+
+    verify(_where(target, config_file), file, click.echo, target_explicit=_target_given(ctx))
 
 
 @cli.group()
@@ -326,40 +423,57 @@ def access() -> None:
 @access.command("grant")
 @click.argument("role")
 @target_option
-@click.option("--expires", help="e.g. 7d, 12h: the role cannot log in after that.")
-def access_grant(role, target, expires) -> None:
-    """Create or update a login role with read-only access to staging.
+@click.option("--expires", help="e.g. 7d, 12h: the role cannot log in after that [default: no expiry].")
+@click.option("--tables", "tables", multiple=True, metavar="TABLE",
+              help="Only this table (schema.table or a unique name); repeat for more [default: every table].")
+@actor_option
+@config_option
+@audit_file_option
+def access_grant(role, target, expires, tables, actor, config_file, audit_file) -> None:
+    """Create or update a login role with read-only access to staging; a new role's password is printed once.
 
     \b
     Example:
       sanitizer access grant alice --target $STAGING --expires 7d
+      sanitizer access grant bi_tool --target $STAGING --tables sales.orders --tables customers
     """
-    not_yet("access grant")
+    from .audit.commands import access_grant as grant
+
+    grant(_where(target, config_file, audit_file, actor), role, expires, list(tables), click.echo)
 
 
 @access.command("revoke")
 @click.argument("role")
 @target_option
-def access_revoke(role, target) -> None:
-    """Revoke a role's access to staging.
+@actor_option
+@config_option
+@audit_file_option
+def access_revoke(role, target, actor, config_file, audit_file) -> None:
+    """Revoke a role's access to staging and drop the role.
 
     \b
     Example:
       sanitizer access revoke alice --target $STAGING
     """
-    not_yet("access revoke")
+    from .audit.commands import access_revoke as revoke
+
+    revoke(_where(target, config_file, audit_file, actor), role, click.echo)
 
 
 @access.command("list")
 @target_option
-def access_list(target) -> None:
+@format_option
+@config_option
+def access_list(target, fmt, config_file) -> None:
     """List who has access to staging, since when and until when.
 
     \b
     Example:
       sanitizer access list --target $STAGING
     """
-    not_yet("access list")
+    from .audit.commands import access_list as list_access
+
+    list_access(_where(target, config_file), fmt, click.echo)
 
 
 __all__ = ["ConfigError", "cli", "main"]

@@ -1,4 +1,9 @@
-"""What `run` and `rules check` do, between click's argument parsing and the pipeline."""
+"""What `run` and `rules check` do, between click's argument parsing and the pipeline.
+
+A run into PostgreSQL is guarded (guard.check_target_allowed, guard.check_key_reuse) before it starts and
+audited twice: in the target's `sanitizer_audit.events` (inside the load transaction, or on its own after
+a failure) and in the local JSONL file, whose record carries the target record's hash.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,23 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import psycopg
+import sqlalchemy as sa
+from sqlalchemy.engine import URL
+
+from .audit import access, guard
+from .audit import db as audit_db
 from .audit import log as audit_log
 from .config import RunConfig, load_config
-from .errors import ConfigError, FindingsError, SanitizerError
+from .errors import ConfigError, FindingsError, LoadError, SanitizerError
 from .keys import Keyring, load_key
 from .pipeline import RunOptions, build_plan, new_report, run, stderr_progress
 from .rules import load_rules
-from .source.reader import Source
+from .source.reader import Source, short_reason
 from .urls import identity, parse, same_database
+from .validate.report import RunReport
 
 Echo = Callable[..., None]
 
@@ -31,12 +44,15 @@ class RunArgs:
     dry_run: bool = False
     report_dir: Path | None = None
     audit_file: Path | None = None
+    environment: str | None = None
+    force: bool = False
+    allow_key_reuse: bool = False
 
 
 def merged_config(args: RunArgs) -> RunConfig:
     """Options from --config, overridden by those given on the command line."""
     config = load_config(args.config) if args.config else RunConfig()
-    for name in ("source", "target", "out", "jobs", "actor", "report_dir", "audit_file"):
+    for name in ("source", "target", "out", "jobs", "actor", "report_dir", "audit_file", "environment"):
         value = getattr(args, name)
         if value is not None:
             setattr(config, name, value)
@@ -46,6 +62,40 @@ def merged_config(args: RunArgs) -> RunConfig:
     if config.audit_file is None:
         config.audit_file = (args.config.parent if args.config else Path.cwd()) / "sanitizer-audit.jsonl"
     return config
+
+
+@dataclass
+class TargetAudit:
+    """The run's work inside the PostgreSQL target's load transaction (`RunOptions.before_commit`).
+
+    Marks the environment, records the key fingerprint (and an allowed key reuse), re-grants recorded
+    access to the new tables and appends the run's audit record: all commit with the swap, or none.
+    """
+
+    environment: str
+    actor: str
+    allow_key_reuse: bool
+    known: set[tuple[str, str]]
+    record: Callable[[RunReport, dict[str, Any]], dict[str, Any]]
+    sealed: dict[str, Any] | None = None
+    reused_with: list[str] = field(default_factory=list)
+    grants: int = 0
+
+    def __call__(self, conn: sa.Connection, report: RunReport, schema_map: dict[str, str]) -> None:
+        try:
+            guard.mark_environment(conn, self.environment, actor=self.actor)
+            if self.allow_key_reuse:
+                self.reused_with = guard.check_key_reuse(conn, self.environment, report.key_fingerprint,
+                                                         allow_key_reuse=True, known=self.known, actor=self.actor)
+            guard.record_key_fingerprint(conn, self.environment, report.key_fingerprint)
+            self.grants = access.reapply_grants(conn, schema_map)
+            self.sealed = audit_db.append_db_in(conn, self.record(report, self.extras()))
+        except (sa.exc.SQLAlchemyError, psycopg.Error) as exc:  # the audit DDL runs on the raw driver
+            raise LoadError(f"writing the audit record and grants into the target failed: {short_reason(exc)}; "
+                            "staging was left as it was") from exc
+
+    def extras(self) -> dict[str, Any]:
+        return {"grants_reapplied": self.grants, **({"key_reused_with": self.reused_with} if self.reused_with else {})}
 
 
 def run_command(args: RunArgs, echo: Echo, keyring: Keyring | None = None, key_note: str = "") -> int:
@@ -59,42 +109,102 @@ def run_command(args: RunArgs, echo: Echo, keyring: Keyring | None = None, key_n
     target = parse(config.target, what="target") if config.target else None
     if target is not None and same_database(source, target):
         raise ConfigError("run: --target resolves to the same database as --source; refusing to write production")
+    environment = check_environment(config.environment) if target is not None else None
     if keyring is None:
         keyring, key_note = load_key()
     ruleset = load_rules(config.rules)
+    actor = config.actor or audit_log.default_actor()
+    pg_target = target if target is not None and target.get_backend_name() == "postgresql" else None
+    forced, known = False, set()
+    hook: TargetAudit | None = None
+    if pg_target is not None and environment is not None:
+        found = guard.check_target_allowed(pg_target, environment, force=args.force)
+        forced = bool(found["forced"])
+        known = guard.fingerprints_in_file(config.audit_file) if config.audit_file else set()
+        if not args.allow_key_reuse:
+            guard.check_key_reuse(pg_target, environment, keyring.fingerprint, known=known)
+        if forced:
+            what = (f"marked {found['environment']!r}" if found["environment"] else
+                    f"with {found['user_tables']} tables and no marker")
+            echo(f"warning: --force: loading a database {what}"
+                 + ("" if config.dry_run else f"; this run marks it as {environment!r}"), err=True)
     options = RunOptions(source=source, rules=ruleset, keyring=keyring, target=target, out=config.out,
                          dry_run=config.dry_run, progress=stderr_progress())
     target_identity = identity(target) if target is not None else {"out": str(config.out)}
     report = new_report(options, target_identity)
+
+    def record(code: int, error: BaseException | None, extras: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "command": "run", "actor": actor,
+            "source": report.source, "target": report.target, "rules_digest": report.rules_digest,
+            "key_fingerprint": report.key_fingerprint, "dry_run": config.dry_run,
+            "tables": {t.name: t.rows_written for t in report.tables}, "verdict": report.verdict,
+            "findings": len(report.findings), "duration_s": round(report.duration_s, 3), "exit_code": code,
+            "error": (str(error) or type(error).__name__) if error else None, "tool_version": report.tool_version,
+            "time": report.started_at or None, "environment": environment, "forced": forced, **extras,
+        }
+
+    if pg_target is not None and environment is not None and not config.dry_run:
+        hook = TargetAudit(environment, actor, args.allow_key_reuse, known,
+                           lambda rep, extras: record(0, None, extras))
+        options.before_commit = hook
     started = time.monotonic()
     code, error = 0, None
     try:
         run(options, report)
     except SanitizerError as exc:
         code, error = exc.exit_code, exc
+    except BaseException as exc:  # a bug or an interrupt: still audited, then re-raised
+        code, error = 3, exc
+        raise
     finally:
         report.duration_s = time.monotonic() - started
         report_dir = config.report_dir or (config.out if config.out and code == 0 else None)
         if report_dir is not None:
             report.write(report_dir)
-        audit_log.append(config.audit_file, {
-            "command": "run", "actor": config.actor or audit_log.default_actor(),
-            "source": report.source, "target": report.target, "rules_digest": report.rules_digest,
-            "key_fingerprint": report.key_fingerprint, "dry_run": config.dry_run,
-            "tables": {t.name: t.rows_written for t in report.tables}, "verdict": report.verdict,
-            "findings": len(report.findings), "duration_s": round(report.duration_s, 3), "exit_code": code,
-            "error": str(error) if error else None, "tool_version": report.tool_version,
-            "time": report.started_at,
-        })
+        extras = hook.extras() if hook and code == 0 else {}  # a failed run's hook work rolled back
+        sealed = hook.sealed if hook and code == 0 else None
+        if hook is not None and sealed is None:  # the run failed: its record could not commit with the swap
+            sealed = append_failure(pg_target, record(code, error, extras), echo)
+        audit_log.append(config.audit_file, {**record(code, error, extras),
+                                             "target_audit_hash": sealed["hash"] if sealed else None})
     if error is not None and not isinstance(error, FindingsError):
         raise error
     summarize(report, echo, key_note)
+    if hook is not None and hook.sealed is not None:
+        echo(f"audit: recorded in sanitizer_audit.events (environment {environment}, "
+             f"hash {hook.sealed['hash'][:12]})")
+        if hook.reused_with:
+            echo(f"warning: key {report.key_fingerprint} is also used for {', '.join(hook.reused_with)} "
+                 "(--allow-key-reuse; audited)", err=True)
     if error is not None:
         echo(f"error: {error}", err=True)
         for finding in report.findings:
             echo(f"  {finding.kind}: {finding.column}: {finding.count}"
                  + (f" (original from {finding.source})" if finding.source else ""), err=True)
     return code
+
+
+def check_environment(name: str | None) -> str:
+    """--environment (default staging): a valid name, and never production."""
+    env = guard.check_environment_name(name or "staging")
+    if env == guard.PRODUCTION:
+        raise ConfigError("--environment production: sanitizer loads staging-like copies, never production; "
+                          "name the environment this target serves, e.g. staging")
+    return env
+
+
+def append_failure(url: URL | None, record: dict[str, Any], echo: Echo) -> dict[str, Any] | None:
+    """A failed run's record in the target, on its own; a failure here is a warning, never the run's error."""
+    if url is None:
+        return None
+    try:
+        return audit_db.append_db(url, record)
+    except Exception as exc:  # SanitizerError, or a raw driver error from the audit DDL: warn, never mask
+        reason = str(exc) if isinstance(exc, SanitizerError) else short_reason(exc)
+        echo(f"warning: the failed run's audit record could not be written to the target ({reason}); "
+             "it is in the local audit file", err=True)
+        return None
 
 
 def summarize(report, echo: Echo, key_note: str = "") -> None:

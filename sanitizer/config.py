@@ -5,6 +5,7 @@
     target: ${STAGING_DB_URL}
     rules: [rules/shop.yaml]
     actor: nightly-refresh
+    environment: staging
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class RunConfig(BaseModel):
     dry_run: bool = False
     report_dir: Path | None = None
     audit_file: Path | None = None
+    environment: str | None = None  # the target's environment marker; `run` defaults it to staging
 
 
 def load_config(path: Path) -> RunConfig:

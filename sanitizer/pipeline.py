@@ -31,6 +31,7 @@ from .strategies.base import Context, Strategy
 from .stream import BackgroundWriter, prefetch
 from .urls import identity
 from .validate.leak import Finding, LeakCheck
+from .validate.patterns import PatternCheck, check_allow_columns
 from .validate.report import RunReport, TableReport
 
 
@@ -152,7 +153,9 @@ def run(options: RunOptions, report: RunReport) -> RunReport:
     with Source(options.source) as source:
         assert source.schema is not None
         plans = build_plan(source.schema, options.rules)
+        check_allow_columns(options.rules, source.schema)
         leaks = LeakCheck(options.keyring)
+        patterns = PatternCheck(options.rules, source.schema.default_schema)
         target: Target = ParquetTarget(options.out, report) if options.out else open_target(options.target)
         with target:
             tables = [source.sa_table(p.info) for p in plans]
@@ -167,11 +170,12 @@ def run(options: RunOptions, report: RunReport) -> RunReport:
                                                    columns={c: s.name for c, s in plan.strategies.items()})
                         report.tables.append(table_report)
                         if not plan.skip:
-                            _sanitize_table(plan, source, target, writer, sanitizer, table_report, say)
+                            _sanitize_table(plan, source, target, writer, sanitizer, patterns, table_report, say)
             finally:
                 writer.close()
             report.findings.extend(structure_findings(report, target))
             report.findings.extend(leaks.findings())
+            report.findings.extend(patterns.findings())
             report.duration_s = time.monotonic() - started
             if report.findings:
                 raise ValidationFailed(
@@ -185,11 +189,12 @@ def run(options: RunOptions, report: RunReport) -> RunReport:
     return report
 
 
-def _sanitize_table(plan: TablePlan, source: Source, target: Target, writer: BackgroundWriter,
-                    sanitizer: Sanitizer, table_report: TableReport, say: Callable[[str], None]) -> None:
+def _sanitize_table(plan: TablePlan, source: Source, target: Target, writer: BackgroundWriter, sanitizer: Sanitizer,
+                    patterns: PatternCheck, table_report: TableReport, say: Callable[[str], None]) -> None:
     """Stream one table: read ahead in one thread, sanitize (here or in workers), write behind in another."""
     t0 = time.monotonic()
     for out in sanitizer.map(plan, prefetch(source.batches(plan.info)), wire=source.wire):
+        patterns.observe_batch(plan.info, plan.strategies, out)
         if source.wire and not target.wants_wire:
             out = decode_all(plan.info, out)
         writer.put(plan.info, out)

@@ -7,9 +7,13 @@
         columns:
           email: {strategy: fake, kind: email, unique: true}
           notes: nullify
+          support_line: keep
+        allow:                               # pattern-check exceptions, each with its reason
+          support_line: {entities: [phone], reason: "our public support hotline numbers"}
       public.audit_trail: skip
 
-Several files merge; a table or column defined twice is an error naming both files.
+Several files merge; a table or column defined twice is an error naming both files. `allow:` sits beside
+`columns:` rather than inside a column rule so it never collides with a strategy's parameters.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError
 from .strategies import registry
@@ -37,9 +41,41 @@ class Defaults(BaseModel):
     )
 
 
+class AllowSpec(BaseModel):
+    """Entities the pattern check may find in one column, and why that is acceptable (docs/validation.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+    entities: list[str] = Field(min_length=1, description="Pattern-check entities allowed in this column.")
+    reason: str = Field(min_length=1, description="Why these values may stay (reviewed like code); required.")
+
+    @field_validator("entities")
+    @classmethod
+    def _known_entities(cls, value: list[str]) -> list[str]:
+        known = _pattern_entities()
+        unknown = [e for e in value if e not in known]
+        if unknown:
+            raise ValueError(f"unknown entity {unknown[0]!r}; entities are: {', '.join(known)}")
+        return value
+
+    @field_validator("reason")
+    @classmethod
+    def _written_reason(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("write why these values may stay in staging")
+        return value.strip()
+
+
 class TableSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     columns: dict[str, Any] = Field(default_factory=dict, description="Column name -> strategy or mapping.")
+    allow: dict[str, AllowSpec] = Field(
+        default_factory=dict, description="Column name -> pattern-check entities allowed there, with a reason.")
+
+
+def _pattern_entities() -> list[str]:
+    from .validate.patterns import pattern_entities  # the detector registry: loaded only when needed
+
+    return pattern_entities()
 
 
 class RulesFileModel(BaseModel):
@@ -61,11 +97,19 @@ class ColumnRule:
         return self.strategy.name
 
 
+@dataclass(frozen=True)
+class AllowRule:
+    entities: frozenset[str]
+    reason: str
+    origin: str  # "rules/shop.yaml: tables.customers.allow.support_line"
+
+
 @dataclass
 class TableRule:
     skip: bool
     columns: dict[str, ColumnRule]
     origin: str
+    allow: dict[str, AllowRule] = field(default_factory=dict)
 
 
 @dataclass
@@ -84,6 +128,12 @@ class RuleSet:
         if default_schema and qualified.startswith(f"{default_schema}."):
             return self.tables.get(qualified.split(".", 1)[1])
         return None
+
+    def allowed(self, table: str, column: str, default_schema: str | None = None) -> dict[str, str]:
+        """Entities the pattern check lets through in table.column, each with its written reason."""
+        rule = self.table(table, default_schema)
+        allow = rule.allow.get(column) if rule is not None else None
+        return dict.fromkeys(sorted(allow.entities), allow.reason) if allow is not None else {}
 
 
 def load_rules(paths: list[Path] | tuple[Path, ...]) -> RuleSet:
@@ -122,6 +172,12 @@ def load_rules(paths: list[Path] | tuple[Path, ...]) -> RuleSet:
                     other = existing.columns[column].origin.split(":")[0]
                     raise ConfigError(f"{col_where}: already defined in {other}; define each column once")
                 existing.columns[column] = ColumnRule(strategy=build_strategy(value, col_where), origin=col_where)
+            for column, allow in spec.allow.items():
+                allow_where = f"{where}.allow.{column}"
+                if column in existing.allow:
+                    other = existing.allow[column].origin.split(":")[0]
+                    raise ConfigError(f"{allow_where}: already defined in {other}; allow each column once")
+                existing.allow[column] = AllowRule(frozenset(allow.entities), allow.reason, allow_where)
         ruleset.files.append(path)
     ruleset.digest = digest.hexdigest()
     return ruleset
@@ -201,7 +257,7 @@ def _table_spec(raw: Any, where: str) -> Literal["skip"] | TableSpec:
 def _describe(exc: ValidationError) -> str:
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err["loc"])
-    msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+    msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
     return f"{loc}: {msg}"
 
 
@@ -216,6 +272,9 @@ def rules_json_schema() -> dict[str, Any]:
         schema["title"] = name
         schema["description"] = cls.summary()
         branches.append(schema)
+    allow_rule = AllowSpec.model_json_schema()
+    allow_rule["properties"]["entities"]["items"] = {"enum": _pattern_entities()}
+    allow_rule["properties"]["reason"]["pattern"] = r"\S"
     column_rule = {"oneOf": [{"enum": list(strategies), "description": "A strategy with default parameters."},
                              *branches]}
     return {
@@ -229,7 +288,9 @@ def rules_json_schema() -> dict[str, Any]:
             "tables": {"type": "object", "additionalProperties": {"oneOf": [
                 {"const": "skip", "description": "Copy the table's schema, no rows."},
                 {"type": "object", "additionalProperties": False,
-                 "properties": {"columns": {"type": "object", "additionalProperties": column_rule}}},
+                 "properties": {"columns": {"type": "object", "additionalProperties": column_rule},
+                                "allow": {"type": "object", "additionalProperties": allow_rule,
+                                          "description": TableSpec.model_fields["allow"].description}}},
             ]}},
         },
     }

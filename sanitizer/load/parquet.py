@@ -42,7 +42,8 @@ class ParquetTarget(Target):
         return self.tmp / "tables" / f"{info.qualified}.parquet"
 
     def write(self, info: TableInfo, batch: pa.RecordBatch) -> None:
-        self._writers[info.qualified].write_batch(batch)
+        writer = self._writers[info.qualified]
+        writer.write_batch(pa.RecordBatch.from_arrays(batch.columns, schema=writer.schema))
         self._count(info, batch.num_rows)
 
     def finalize(self, sequences: dict[str, tuple[int, bool]]) -> None:

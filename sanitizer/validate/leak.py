@@ -143,7 +143,7 @@ class LeakCheck:
         if seen.sensitive is not None and len(seen.sensitive):
             owner = self._owners.setdefault(column, len(self._owners))
             self._sensitive.append(seen.sensitive)
-            self._sensitive_owner.append(np.full(len(seen.sensitive), owner, np.int32))
+            self._sensitive_owner.append(np.full(len(seen.sensitive), owner, np.int16 if owner < 32000 else np.int32))
         if seen.output is not None:
             self._spill.add(column, seen.output)
         if seen.unique is not None:
@@ -192,12 +192,14 @@ class LeakCheck:
         found = [Finding("unchanged_value", col, n, detail="rows whose masked value equals the original")
                  for col, n in sorted(self.unchanged.items())]
         if self._sensitive:
-            sensitive = np.concatenate(self._sensitive)
-            owners = np.concatenate(self._sensitive_owner)
-            public = ~np.isin(sensitive, self._public_dictionary())
-            sensitive, owners = sensitive[public], owners[public]
-            order = np.argsort(sensitive, kind="stable")
+            sensitive, owners = np.concatenate(self._sensitive), np.concatenate(self._sensitive_owner)
+            self._sensitive, self._sensitive_owner = [], []
+            dictionary = np.sort(self._public_dictionary())
+            public = _members(sensitive, dictionary, np.zeros(len(dictionary), np.int16), mask=True)
+            sensitive, owners = sensitive[~public], owners[~public]
+            order = np.argsort(sensitive)
             sensitive, owners = sensitive[order], owners[order]
+            del order
             names = {owner: name for name, owner in self._owners.items()}
             for column, chunks in self._spill.columns():
                 hits = [_members(chunk, sensitive, owners) for chunk in chunks]
@@ -222,13 +224,14 @@ class LeakCheck:
 
 
 
-def _members(chunk: np.ndarray, sensitive: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The fingerprints of `chunk` found in the sorted `sensitive`, with the column each came from."""
+def _members(chunk: np.ndarray, sensitive: np.ndarray, owners: np.ndarray, *, mask: bool = False):
+    """The fingerprints of `chunk` found in the sorted `sensitive`, with the column each came from
+    (or, with mask=True, just which of `chunk` were found)."""
     if not len(sensitive) or not len(chunk):
-        return np.empty(0, np.uint64), np.empty(0, np.int32)
+        return np.zeros(len(chunk), bool) if mask else (np.empty(0, np.uint64), np.empty(0, owners.dtype))
     pos = np.minimum(np.searchsorted(sensitive, chunk), len(sensitive) - 1)
     hit = sensitive[pos] == chunk
-    return chunk[hit], owners[pos[hit]]
+    return hit if mask else (chunk[hit], owners[pos[hit]])
 
 
 def _chunks(handle: BinaryIO, values: int) -> Iterator[np.ndarray]:
