@@ -36,9 +36,12 @@ PUNCTUATION = ".,;:!?()[]{}<>\"'`"
 
 
 def low_entropy(text: str) -> bool:
-    """Too common to prove a leak by appearing elsewhere: short words, short numbers (postal codes)."""
+    """Too common to prove a leak by appearing elsewhere: short text, short numbers (postal codes),
+    and a single word of letters (a first or last name, a city, any dictionary word)."""
     compact = text.replace(" ", "").replace("-", "")
-    return len(text) < MIN_ANYWHERE_LENGTH or (compact.isdigit() and len(compact) <= MAX_LOW_ENTROPY_DIGITS)
+    one_word = text.replace("'", "").replace("’", "").replace(".", "").replace("-", "").isalpha()
+    return (len(text) < MIN_ANYWHERE_LENGTH or one_word
+            or (compact.isdigit() and len(compact) <= MAX_LOW_ENTROPY_DIGITS))
 
 
 def normalise(text: str) -> str:
@@ -174,7 +177,9 @@ class LeakCheck:
             short = pc.less(pc.utf8_length(texts), MIN_ANYWHERE_LENGTH)
             short_number = pc.and_(pc.utf8_is_digit(plain), pc.less_equal(pc.utf8_length(plain),
                                                                            MAX_LOW_ENTROPY_DIGITS))
-            texts = texts.filter(pc.invert(pc.or_(short, short_number)))
+            letters = pc.replace_substring_regex(texts, r"['’.-]", "")
+            one_word = pc.utf8_is_alpha(letters)  # a lone word: a name, a place, a dictionary word
+            texts = texts.filter(pc.invert(pc.or_(pc.or_(short, short_number), one_word)))
         return self._hash(texts)
 
     def _output_fingerprints(self, values: pa.Array) -> np.ndarray:

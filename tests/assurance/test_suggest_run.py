@@ -46,7 +46,7 @@ PAGILA_WORDS = (
 FIXTURES = [
     pytest.param("chinook", marks=pytest.mark.xfail(strict=True, reason=CHINOOK_CATALOGUE)),
     "northwind",
-    pytest.param("pagila", marks=pytest.mark.xfail(strict=True, reason=PAGILA_WORDS)),
+    "pagila",
 ]
 
 
