@@ -180,8 +180,8 @@ def run_command(args: RunArgs, echo: Echo, keyring: Keyring | None = None, key_n
     if error is not None:
         echo(f"error: {error}", err=True)
         for finding in report.findings:
-            echo(f"  {finding.kind}: {finding.column}: {finding.count}"
-                 + (f" (original from {finding.source})" if finding.source else ""), err=True)
+            where = f"original from {finding.source}" if finding.source else finding.detail
+            echo(f"  {finding.kind}: {finding.column}: {finding.count}" + (f" ({where})" if where else ""), err=True)
     return code
 
 
