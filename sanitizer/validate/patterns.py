@@ -151,7 +151,7 @@ class PatternCheck:
             return
         counted = pc.value_counts(pc.utf8_trim_whitespace(gated))
         values, counts = counted.field("values"), counted.field("counts").to_numpy()
-        skip = self._excused(column, strategy)
+        skip = self._excused(column, strategy) | _named_otherwise(column)
         allowed = self._allowed(column)
         for entity, mask, by in self._scan(column, values, skip):
             key = (column.qualified, entity)
@@ -235,6 +235,12 @@ class PatternCheck:
         return [Finding(KIND, column, n, detail=f"{entity}: cells holding one "
                                                   f"({', '.join(sorted(self._by[(column, entity)]))})")
                 for (column, entity), n in sorted(self.hits.items())]
+
+
+def _named_otherwise(column: ColumnInfo) -> set[str]:
+    """Entities a column's name rules out: digits in a postal-code column ("01007-010") are not a phone."""
+    postal = next((d for d in detectors() if d.entity == "postal_code"), None)
+    return {"phone"} if postal is not None and postal.hinted(column) else set()
 
 
 def _confirm(rows: np.ndarray, texts: list[str], test: Callable[[str], bool]) -> np.ndarray:

@@ -31,23 +31,7 @@ PEOPLE = {
         "address": ("address_id", [], ["address", "phone"]),
     },
 }
-CHINOOK_CATALOGUE = (
-    "track.composer holds composers' full names (detector: full_name, tier B, hand label full_name) and 54 of them "
-    "are verbatim artist.name values (15 album titles, 3 track names): the leak check counts full names "
-    "anywhere, and masking the catalogue columns too would cascade (their values recur in each other), so "
-    "suggest marks them REVIEW and run stops with original_value_in_output"
-)
-PAGILA_WORDS = (
-    "leak-check limitation: single-word customer/actor last names and staff first names that are ordinary "
-    "English words (not in Faker's name lists) also occur as words of kept film titles, city and country "
-    "names, and the leak check counts them anywhere; suggest marks film.title, city.city and country.country "
-    "REVIEW and run stops with original_value_in_output"
-)
-FIXTURES = [
-    pytest.param("chinook", marks=pytest.mark.xfail(strict=True, reason=CHINOOK_CATALOGUE)),
-    "northwind",
-    "pagila",
-]
+FIXTURES = ["chinook", "northwind", "pagila"]
 
 
 def staging_text(url: str) -> str:
