@@ -63,11 +63,14 @@ def take_snapshot(source, pii: dict[str, str] | None = None) -> dict[str, Any]:
     schema: SchemaInfo = source.schema
     pii = pii or {}
     tables = [table_document(source, info, pii) for info in schema.tables.values()]
+    from ..synth.hints import hints_from_source  # schema facts synth needs: enum labels, CHECKs, partitions
+
     return {
         "format": FORMAT, "version": VERSION, "tool_version": __version__,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "source": identity(source.url), "dialect": schema.dialect, "default_schema": schema.default_schema,
         "tables": tables,
+        "synth_hints": hints_from_source(source).to_dict(),
     }
 
 
