@@ -156,6 +156,7 @@ def run(options: RunOptions, report: RunReport) -> RunReport:
         check_allow_columns(options.rules, source.schema)
         leaks = LeakCheck(options.keyring)
         patterns = PatternCheck(options.rules, source.schema.default_schema)
+        queries = read_queries(source, plans, options.rules)
         target: Target = ParquetTarget(options.out, report) if options.out else open_target(options.target)
         with target:
             tables = [source.sa_table(p.info) for p in plans]
@@ -170,7 +171,8 @@ def run(options: RunOptions, report: RunReport) -> RunReport:
                                                    columns={c: s.name for c, s in plan.strategies.items()})
                         report.tables.append(table_report)
                         if not plan.skip:
-                            _sanitize_table(plan, source, target, writer, sanitizer, patterns, table_report, say)
+                            _sanitize_table(plan, source, target, writer, sanitizer, patterns, table_report, say,
+                                            queries.get(plan.info.qualified))
             finally:
                 writer.close()
             report.findings.extend(structure_findings(report, target))
@@ -189,11 +191,28 @@ def run(options: RunOptions, report: RunReport) -> RunReport:
     return report
 
 
+def read_queries(source: Source, plans: list[TablePlan], rules: RuleSet) -> dict[str, sa.Select]:
+    """What to read where not whole tables: a `subset:` (FK-closed) and tables' `where:` conditions."""
+    subset = {}
+    if rules.subset is not None:
+        from .synth import hints_from_source, subset_queries
+
+        plan = rules.subset.plan(source.schema, hints_from_source(source).foreign_keys)
+        subset = subset_queries(source, plan)
+    queries = {}
+    for plan in plans:
+        name = plan.info.qualified
+        if not plan.skip and (plan.where or name in subset):
+            queries[name] = source.rows_query(plan.info, plan.where, subset.get(name))
+    return queries
+
+
 def _sanitize_table(plan: TablePlan, source: Source, target: Target, writer: BackgroundWriter, sanitizer: Sanitizer,
-                    patterns: PatternCheck, table_report: TableReport, say: Callable[[str], None]) -> None:
+                    patterns: PatternCheck, table_report: TableReport, say: Callable[[str], None],
+                    query: sa.Select | None = None) -> None:
     """Stream one table: read ahead in one thread, sanitize (here or in workers), write behind in another."""
     t0 = time.monotonic()
-    for out in sanitizer.map(plan, prefetch(source.batches(plan.info)), wire=source.wire):
+    for out in sanitizer.map(plan, prefetch(source.batches(plan.info, query)), wire=source.wire):
         patterns.observe_batch(plan.info, plan.strategies, out)
         if source.wire and not target.wants_wire:
             out = decode_all(plan.info, out)

@@ -24,6 +24,7 @@ class TablePlan:
     strategies: dict[str, Strategy] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
     followed: dict[str, str] = field(default_factory=dict)  # FK column -> the parent column it follows
+    where: str | None = None  # rows to read: the rules' table-level `where:`
 
     def column(self, name: str) -> ColumnInfo:
         """The column as strategies see it: an FK column that follows a UNIQUE parent is unique too,
@@ -44,6 +45,7 @@ def build_plan(schema: SchemaInfo, rules: RuleSet) -> list[TablePlan]:
         plan = plans[qualified] = TablePlan(info, skip=bool(table_rule and table_rule.skip))
         if plan.skip or table_rule is None:
             continue
+        plan.where = table_rule.where
         for name, rule in table_rule.columns.items():
             plan.strategies[name] = rule.strategy
             origins[(qualified, name)] = rule.origin

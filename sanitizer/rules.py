@@ -70,6 +70,9 @@ class TableSpec(BaseModel):
     columns: dict[str, Any] = Field(default_factory=dict, description="Column name -> strategy or mapping.")
     allow: dict[str, AllowSpec] = Field(
         default_factory=dict, description="Column name -> pattern-check entities allowed there, with a reason.")
+    where: str | None = Field(
+        None, min_length=1, description="SQL condition on the table's own columns: only matching rows are "
+        "read (applied at read, inside the snapshot). It does not follow foreign keys: use subset: for that.")
 
 
 def _pattern_entities() -> list[str]:
@@ -85,6 +88,7 @@ class RulesFileModel(BaseModel):
     version: Literal[1] = Field(1, description="Rules format version.")
     defaults: Defaults = Field(default_factory=Defaults)
     tables: dict[str, Any] = Field(default_factory=dict, description="Table name -> `skip` or {columns: ...}.")
+    subset: dict[str, Any] | None = Field(None, description="Copy an FK-closed subset (see docs/synth.md).")
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,7 @@ class TableRule:
     columns: dict[str, ColumnRule]
     origin: str
     allow: dict[str, AllowRule] = field(default_factory=dict)
+    where: str | None = None
 
 
 @dataclass
@@ -120,6 +125,8 @@ class RuleSet:
     unknown_columns: UnknownColumns = "fail"
     files: list[Path] = field(default_factory=list)
     digest: str = ""
+    subset: Any = None  # sanitizer.synth.subset.SubsetSpec when a file has a `subset:` section
+    subset_origin: str = ""
 
     def table(self, qualified: str, default_schema: str | None) -> TableRule | None:
         """Find the rules for a table named qualified (schema.name) or bare for the default schema."""
@@ -153,6 +160,10 @@ def load_rules(paths: list[Path] | tuple[Path, ...]) -> RuleSet:
                                   "set it in one file only")
             ruleset.unknown_columns = model.defaults.unknown_columns
             defaults_from = path
+        if model.subset is not None:
+            if ruleset.subset is not None:
+                raise ConfigError(f"{path}: subset: already defined in {ruleset.subset_origin}; define it once")
+            ruleset.subset, ruleset.subset_origin = _subset_spec(model.subset, path), str(path)
         for table_name, raw_spec in model.tables.items():
             where = f"{path}: tables.{table_name}"
             spec = _table_spec(raw_spec, where)
@@ -166,6 +177,10 @@ def load_rules(paths: list[Path] | tuple[Path, ...]) -> RuleSet:
                 existing = ruleset.tables[table_name] = TableRule(skip=False, columns={}, origin=where)
             elif existing.skip:
                 raise ConfigError(f"{where}: already defined as skip in {existing.origin.split(':')[0]}")
+            if spec.where is not None:
+                if existing.where is not None and existing.where != spec.where:
+                    raise ConfigError(f"{where}.where: a different where is set in {existing.origin.split(':')[0]}")
+                existing.where = spec.where
             for column, value in spec.columns.items():
                 col_where = f"{where}.columns.{column}"
                 if column in existing.columns:
@@ -243,6 +258,15 @@ def _validate_file(path: Path, raw: Any) -> RulesFileModel:
         raise ConfigError(f"{path}: {_describe(exc)}") from None
 
 
+def _subset_spec(raw: dict[str, Any], path: Path):
+    from .synth.subset import SubsetSpec  # here: synth imports the rules model
+
+    try:
+        return SubsetSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: subset.{_describe(exc)}") from None
+
+
 def _table_spec(raw: Any, where: str) -> Literal["skip"] | TableSpec:
     if raw == "skip":
         return "skip"
@@ -290,10 +314,19 @@ def rules_json_schema() -> dict[str, Any]:
                 {"type": "object", "additionalProperties": False,
                  "properties": {"columns": {"type": "object", "additionalProperties": column_rule},
                                 "allow": {"type": "object", "additionalProperties": allow_rule,
-                                          "description": TableSpec.model_fields["allow"].description}}},
+                                          "description": TableSpec.model_fields["allow"].description},
+                                "where": {"type": "string", "minLength": 1,
+                                          "description": TableSpec.model_fields["where"].description}}},
             ]}},
+            "subset": _subset_schema(),
         },
     }
+
+
+def _subset_schema() -> dict[str, Any]:
+    from .synth.subset import SubsetSpec
+
+    return SubsetSpec.model_json_schema()
 
 
 def write_json_schema(path: Path) -> None:

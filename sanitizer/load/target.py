@@ -1,9 +1,12 @@
 """Write sanitized batches into staging so that staging changes all at once or not at all.
 
-PostgreSQL: everything happens in ONE transaction on the target — shadow schemas are created, loaded,
-given their constraints, indexes and sequence values, validated against, then renamed over the live
-schemas. A failure or a killed process rolls the whole transaction back, so readers only ever see the
-old complete staging or the new one. SQLite: a temporary file beside the target, renamed over it.
+PostgreSQL: everything happens in ONE transaction on the target, so a failure or a killed process
+rolls all of it back and readers only ever see the old complete staging or the new one. From a
+PostgreSQL source the schema is the source's own, from pg_dump (load/pg_rebuild.py: live schemas
+renamed away, DDL run verbatim, rows, then keys/indexes/FKs/triggers, sequence values, matview data,
+old schemas dropped). From another source, or without a usable pg_dump, shadow schemas are built from
+the reflected tables (keys and indexes only) and renamed over the live ones at commit.
+SQLite: a temporary file beside the target, renamed over it.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ from sqlalchemy.schema import AddConstraint, CreateTable
 
 from ..errors import Busy, ConfigError, LoadError
 from ..schema.model import TableInfo
+from ..schema.pgddl import SchemaDDL
 from ..schema.wire import encode
 from ..source.pg_copy import quote_ident, write_csv_batch
-from ..source.reader import short_reason
+from ..source.reader import PG_DDL, short_reason
 from ..urls import redact
+from . import pg_rebuild
 
 SHADOW_PREFIX = "sanitizer_new_"
 OLD_PREFIX = "sanitizer_old_"
@@ -85,6 +90,9 @@ class PostgresTarget(Target):
         self._tables: dict[str, sa.Table] = {}
         self._schemas: list[str] = []
         self._deferred: list[tuple[sa.Table, str, str]] = []
+        self._ddl: SchemaDDL | None = None  # set: the source's own DDL is used (rename-away design)
+        self._old: list[str] = []
+        self._generated: dict[str, set[str]] = {}
         # staging is rebuilt from scratch: a crash loses nothing that the next run would not redo
         self._conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
         self._conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
@@ -97,7 +105,10 @@ class PostgresTarget(Target):
 
     @property
     def schema_map(self) -> dict[str, str]:
-        """Live schema -> the shadow schema that replaces it at commit."""
+        """Live schema -> the schema that replaces it at commit (its own name with the source's DDL:
+        the live one was renamed away inside this transaction)."""
+        if self._ddl is not None:
+            return {schema: schema for schema in self._schemas}
         return {schema: shadow(schema) for schema in self._schemas}
 
     def _drop_leftovers(self) -> None:
@@ -107,7 +118,15 @@ class PostgresTarget(Target):
         for name in names:
             self._conn.exec_driver_sql(f'DROP SCHEMA "{name}" CASCADE')
 
-    def create(self, tables: list[tuple[TableInfo, sa.Table]]) -> None:
+    def create(self, tables: list[tuple[TableInfo, sa.Table]], ddl: SchemaDDL | None = None) -> None:
+        """Create the staging schema; with the source's DDL (given, or offered by a PostgreSQL Source on
+        its MetaData) the schema is the source's, else rebuilt from the reflected tables."""
+        if ddl is None and tables:
+            provider = tables[0][1].metadata.info.get(PG_DDL)
+            ddl = provider() if provider is not None else None
+        if ddl is not None:
+            self._create_from_ddl(tables, ddl)
+            return
         metadata = sa.MetaData()
         schemas = sorted({t.schema or "public" for _, t in tables})
         self._schemas = schemas
@@ -125,6 +144,19 @@ class PostgresTarget(Target):
                 self._defer_keys(copy)
         except sa.exc.SQLAlchemyError as exc:
             raise LoadError(f"creating staging tables failed: {short_reason(exc)}") from exc
+
+    def _create_from_ddl(self, tables: list[tuple[TableInfo, sa.Table]], ddl: SchemaDDL) -> None:
+        self._ddl, self._schemas = ddl, list(ddl.schemas)
+        try:
+            self._old = pg_rebuild.rename_away(self._conn, self._schemas)
+            pg_rebuild.create_schemas(self._conn, ddl, self._old)
+            pg_rebuild.run_script(self._conn, ddl.pre_data_without_schemas())
+            self._generated = pg_rebuild.generated_columns(self._conn, self._schemas)
+        except Exception as exc:  # psycopg or SQLAlchemy: the message names the object, not data
+            raise LoadError(f"creating the staging schema from the source's DDL failed: {short_reason(exc)}") \
+                from exc
+        for info, table in tables:  # same names as the source: the live schemas were renamed away
+            self._tables[info.qualified] = table
 
     def _defer_keys(self, table: sa.Table) -> None:
         """Drop PRIMARY KEY and UNIQUE constraints until the data is in (as pg_restore does): one index
@@ -155,9 +187,10 @@ class PostgresTarget(Target):
         if batch.num_rows == 0:
             return
         table = self._tables[info.qualified]
-        text = pa.RecordBatch.from_arrays(
-            [encode(values, column) for values, column in zip(batch.columns, info.columns, strict=True)],
-            names=batch.schema.names)
+        skip = self._generated.get(info.qualified, ())
+        pairs = [(v, c) for v, c in zip(batch.columns, info.columns, strict=True) if c.name not in skip]
+        text = pa.RecordBatch.from_arrays([encode(values, column) for values, column in pairs],
+                                          names=[column.name for _, column in pairs])
         try:
             write_csv_batch(self._conn.connection.driver_connection,
                             f"{quote_ident(table.schema)}.{quote_ident(table.name)}", text)
@@ -166,6 +199,12 @@ class PostgresTarget(Target):
         self._count(info, batch.num_rows)
 
     def finalize(self, sequences: dict[str, tuple[int, bool]]) -> None:
+        if self._ddl is not None:
+            try:
+                pg_rebuild.finish(self._conn, self._ddl, sequences)
+            except Exception as exc:
+                raise LoadError(f"adding constraints, indexes and triggers failed: {short_reason(exc)}") from exc
+            return
         try:
             for table, name, definition in self._deferred:
                 self._conn.exec_driver_sql(f"ALTER TABLE {quote_ident(table.schema)}.{quote_ident(table.name)} "
@@ -190,7 +229,9 @@ class PostgresTarget(Target):
 
     def commit(self) -> None:
         try:
-            for schema in self._schemas:
+            if self._ddl is not None:
+                pg_rebuild.drop_old(self._conn, self._old)
+            for schema in self._schemas if self._ddl is None else ():
                 exists = self._conn.execute(sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :n"),
                                             {"n": schema}).scalar()
                 if exists:
@@ -238,7 +279,15 @@ class SQLiteTarget(Target):
         self._conn.begin()
         self._tables: dict[str, sa.Table] = {}
 
-    def create(self, tables: list[tuple[TableInfo, sa.Table]]) -> None:
+    def create(self, tables: list[tuple[TableInfo, sa.Table]], ddl: SchemaDDL | None = None) -> None:
+        """Create the staging schema; with the source's DDL (given, or offered by a PostgreSQL Source on
+        its MetaData) the schema is the source's, else rebuilt from the reflected tables."""
+        if ddl is None and tables:
+            provider = tables[0][1].metadata.info.get(PG_DDL)
+            ddl = provider() if provider is not None else None
+        if ddl is not None:
+            self._create_from_ddl(tables, ddl)
+            return
         metadata = sa.MetaData()
         try:
             for info, table in tables:

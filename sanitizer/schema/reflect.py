@@ -31,7 +31,9 @@ def reflect(conn: Connection) -> tuple[SchemaInfo, sa.MetaData]:
     default_schema = conn.dialect.default_schema_name if dialect == "postgresql" else None
     try:
         for schema in user_schemas(conn):
-            metadata.reflect(bind=conn, schema=schema, views=False, resolve_fks=False)
+            skip = _partitions(conn, schema)  # read and written through their parent (source/partitions.py)
+            metadata.reflect(bind=conn, schema=schema, views=False, resolve_fks=False,
+                             only=lambda name, _meta, skip=skip: name not in skip)
     except sa.exc.SQLAlchemyError as exc:
         raise SourceError(f"cannot read the source schema: {type(exc.orig or exc).__name__}") from exc
     tables = {}
@@ -39,6 +41,14 @@ def reflect(conn: Connection) -> tuple[SchemaInfo, sa.MetaData]:
         info = table_info(table, qualify=dialect == "postgresql")
         tables[info.qualified] = info
     return SchemaInfo(dialect=dialect, default_schema=default_schema, tables=tables), metadata
+
+
+def _partitions(conn: Connection, schema: str | None) -> set[str]:
+    if conn.dialect.name != "postgresql":
+        return set()
+    return set(conn.execute(sa.text(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = :s AND c.relispartition"), {"s": schema}).scalars())
 
 
 def table_info(table: sa.Table, *, qualify: bool) -> TableInfo:
@@ -61,6 +71,7 @@ def table_info(table: sa.Table, *, qualify: bool) -> TableInfo:
             primary_key=col.name in pk,
         )
         for col in table.columns
+        if col.computed is None  # generated: the database computes it from the sanitized columns
     )
     fks = []
     for fk in table.foreign_key_constraints:

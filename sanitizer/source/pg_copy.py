@@ -26,18 +26,21 @@ def qualified_name(info: TableInfo) -> str:
     return f"{quote_ident(info.schema)}.{quote_ident(info.name)}" if info.schema else quote_ident(info.name)
 
 
-def copy_batches(raw_connection, info: TableInfo, block_bytes: int | None = None) -> Iterator[pa.RecordBatch]:
-    """Stream a table as record batches whose columns are all PostgreSQL text."""
+def copy_batches(raw_connection, info: TableInfo, block_bytes: int | None = None,
+                 select: tuple[str, dict] | None = None) -> Iterator[pa.RecordBatch]:
+    """Stream a table — or a SELECT of its columns in order, with its parameters — as record batches whose
+    columns are all PostgreSQL text."""
     block_bytes = block_bytes or BLOCK_BYTES
     names = info.column_names
     schema = pa.schema([pa.field(n, pa.string()) for n in names])
     columns = ", ".join(quote_ident(n) for n in names)
-    sql = f"COPY (SELECT {columns} FROM ONLY {qualified_name(info)}) TO STDOUT (FORMAT csv)"
+    query, params = select or (f"SELECT {columns} FROM ONLY {qualified_name(info)}", None)
+    sql = f"COPY ({query}) TO STDOUT (FORMAT csv)"
     read_options = csv.ReadOptions(column_names=names, use_threads=True)
     convert = csv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()), null_values=[""],
                                  strings_can_be_null=True, quoted_strings_can_be_null=False)
     parse = csv.ParseOptions(newlines_in_values=True)
-    with raw_connection.cursor() as cur, cur.copy(sql) as copy:
+    with raw_connection.cursor() as cur, cur.copy(sql, params) as copy:
         block: list[bytes] = []
         size = 0
         for row in copy:

@@ -14,9 +14,14 @@ from sqlalchemy.engine import URL, Connection
 
 from ..errors import SourceError
 from ..schema.model import SchemaInfo, TableInfo
-from ..schema.reflect import reflect
+from ..schema.pgddl import SchemaDDL, dump_schema
+from ..schema.reflect import reflect, user_schemas
 from ..urls import redact
+from .partitions import leaf_batches, partitioned_leaves
 from .pg_copy import copy_batches
+
+SNAPSHOT = "sanitizer_snapshot"  # Connection.info key: the id pg_export_snapshot() gave, if any
+PG_DDL = "sanitizer_pg_ddl"  # MetaData.info key: callable -> SchemaDDL | None (read by PostgresTarget)
 
 DEFAULT_BATCH_ROWS = 50_000
 
@@ -31,6 +36,8 @@ class Source:
         self._conn: Connection | None = None
         self.schema: SchemaInfo | None = None
         self.metadata: sa.MetaData | None = None
+        self._leaves: dict[str, list[tuple[str, str]]] = {}
+        self._ddl: tuple[SchemaDDL | None] | None = None
 
     def __enter__(self) -> Source:
         self._engine = read_only_engine(self.url)
@@ -40,7 +47,19 @@ class Source:
             raise SourceError(f"cannot connect to source {redact(self.url)}: {short_reason(exc)}") from exc
         self._conn = begin_read_only(conn)
         self.schema, self.metadata = reflect(self._conn)
+        if self._conn.dialect.name == "postgresql":
+            self._leaves = partitioned_leaves(self._conn)
+            # the target finds the source's DDL here without a new parameter through the pipeline
+            self.metadata.info[PG_DDL] = self.pg_ddl
         return self
+
+    def pg_ddl(self) -> SchemaDDL | None:
+        """The source's schema as pg_dump writes it, in the snapshot of the rows when it could be exported."""
+        if self._ddl is None:
+            conn = self.connection
+            self._ddl = (dump_schema(conn, self.url, [s for s in user_schemas(conn) if s],
+                                     conn.info.get(SNAPSHOT)),)
+        return self._ddl[0]
 
     def __exit__(self, *exc: object) -> None:
         if self._conn is not None:
@@ -68,18 +87,36 @@ class Source:
         """True when batches hold PostgreSQL text (the COPY path) rather than typed values."""
         return self.connection.dialect.name == "postgresql"
 
-    def batches(self, info: TableInfo) -> Iterator[pa.RecordBatch]:
-        """Stream the table's rows as record batches of bounded size."""
+    def rows_query(self, info: TableInfo, where: str | None = None, query: sa.Select | None = None) -> sa.Select:
+        """The SELECT of the table's columns, in order, limited by a `where:` rule and/or a subset query."""
+        table = self.sa_table(info)
+        if query is not None:
+            sub = query.subquery()
+            select = sa.select(*(sub.c[c.name] for c in info.columns))
+        else:
+            select = sa.select(*(table.c[c.name] for c in info.columns))
+        return select.where(sa.text(where)) if where else select
+
+    def batches(self, info: TableInfo, query: sa.Select | None = None) -> Iterator[pa.RecordBatch]:
+        """Stream the table's rows (or those of `query`, from rows_query) as record batches of bounded size."""
         if self.wire:
             try:
-                yield from copy_batches(self.connection.connection.driver_connection, info)
+                raw = self.connection.connection.driver_connection
+                if query is not None:
+                    compiled = query.compile(dialect=self.connection.dialect)
+                    yield from copy_batches(raw, info, select=(str(compiled), dict(compiled.params)))
+                    return
+                if info.qualified in self._leaves:  # a partitioned parent: its rows are in its leaves
+                    yield from leaf_batches(raw, info, self._leaves[info.qualified], copy_batches)
+                    return
+                yield from copy_batches(raw, info)
             except psycopg.Error as exc:
                 raise SourceError(f"reading {info.qualified} failed: {short_reason(exc)}") from exc
             return
         table = self.sa_table(info)
         schema = pa.schema([pa.field(c.name, c.arrow_type) for c in info.columns])
-        converters = [_to_arrow_value(col.type, field.type) for col, field in zip(table.columns, schema, strict=True)]
-        query = sa.select(*table.columns)
+        converters = [_to_arrow_value(table.c[field.name].type, field.type) for field in schema]
+        query = query if query is not None else sa.select(*(table.c[c.name] for c in info.columns))
         try:
             result = self.connection.execution_options(stream_results=True, yield_per=self.batch_rows).execute(query)
             for rows in result.partitions(self.batch_rows):
@@ -129,7 +166,13 @@ def begin_read_only(conn: Connection) -> Connection:
         if backend == "postgresql":
             conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
             conn.begin()
-            conn.exec_driver_sql("SELECT 1")
+            try:  # must be the first statement; pg_dump then reads the schema in this very snapshot
+                conn.info[SNAPSHOT] = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
+            except sa.exc.DBAPIError:  # e.g. a standby before PostgreSQL 10: pg_dump takes its own
+                conn.info.pop(SNAPSHOT, None)
+                conn.rollback()
+                conn.begin()
+                conn.exec_driver_sql("SELECT 1")
         elif backend == "mysql":
             conn.exec_driver_sql("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             conn.exec_driver_sql("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")

@@ -39,7 +39,7 @@ def low_entropy(text: str) -> bool:
     """Too common to prove a leak by appearing elsewhere: short text, short numbers (postal codes),
     and a single word of letters (a first or last name, a city, any dictionary word)."""
     compact = text.replace(" ", "").replace("-", "")
-    one_word = text.replace("'", "").replace("’", "").replace(".", "").replace("-", "").isalpha()
+    one_word = text.replace("'", "").replace("\u2019", "").replace(".", "").replace("-", "").isalpha()
     return (len(text) < MIN_ANYWHERE_LENGTH or one_word
             or (compact.isdigit() and len(compact) <= MAX_LOW_ENTROPY_DIGITS))
 
@@ -177,7 +177,7 @@ class LeakCheck:
             short = pc.less(pc.utf8_length(texts), MIN_ANYWHERE_LENGTH)
             short_number = pc.and_(pc.utf8_is_digit(plain), pc.less_equal(pc.utf8_length(plain),
                                                                            MAX_LOW_ENTROPY_DIGITS))
-            letters = pc.replace_substring_regex(texts, r"['’.-]", "")
+            letters = pc.replace_substring_regex(texts, "['\u2019.-]", "")
             one_word = pc.utf8_is_alpha(letters)  # a lone word: a name, a place, a dictionary word
             texts = texts.filter(pc.invert(pc.or_(pc.or_(short, short_number), one_word)))
         return self._hash(texts)
@@ -208,7 +208,7 @@ class LeakCheck:
             names = {owner: name for name, owner in self._owners.items()}
             for column, chunks in self._spill.columns():
                 hits = [_members(chunk, sensitive, owners) for chunk in chunks]
-                fps = np.concatenate([h[0] for h in hits])
+                fps = np.concatenate([h[0] for h in hits]) if hits else np.empty(0, np.uint64)
                 if not len(fps):
                     continue
                 _, first = np.unique(fps, return_index=True)  # count each distinct original once

@@ -1,0 +1,97 @@
+"""Helpers for the schema-fidelity tests: keep-all rules, normalised schema dumps, table checksums."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+import yaml
+
+from sanitizer.schema.reflect import reflect
+
+USER_TABLES = ("SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+               "WHERE c.relkind IN ('r', 'm') AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema' "
+               "AND n.nspname NOT LIKE 'sanitizer\\_%' ORDER BY 1, 2")
+
+ALL_ENTITIES = ["credit_card", "email", "iban", "ip_address", "mac_address", "national_id", "phone", "us_ssn"]
+KEPT_ON_PURPOSE = "schema-fidelity test: public sample data, copied unchanged on purpose"
+PUBLIC_NOTE = ("--\n-- Name: public; Type: SCHEMA; Schema: -; Owner: -\n--\n\n"
+               "-- *not* creating schema, since initdb creates it\n\n\n")
+
+
+def rows(url: str, sql: str, params: dict | None = None) -> list[tuple]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(sa.text(sql), params or {})]
+    finally:
+        engine.dispose()
+
+
+def keep_all_rules(source: str, path: Path, overrides: dict[str, dict[str, object]] | None = None) -> Path:
+    """A rules file naming every reflected column with `keep`, except the given per-table overrides."""
+    engine = sa.create_engine(source)
+    try:
+        with engine.connect() as conn:
+            schema, _ = reflect(conn)
+    finally:
+        engine.dispose()
+    overrides = overrides or {}
+    tables = {}
+    for qualified, info in schema.tables.items():
+        columns: dict[str, object] = {str(name): "keep" for name in info.column_names}
+        columns.update(overrides.get(info.name, {}))
+        kept = [str(c.name) for c in info.columns if c.is_text and columns[str(c.name)] == "keep"]
+        tables[str(qualified)] = {"columns": columns}
+        if kept:  # sample data is kept on purpose: its phones and e-mails are not findings here
+            tables[str(qualified)]["allow"] = {name: {"entities": ALL_ENTITIES, "reason": KEPT_ON_PURPOSE}
+                                               for name in kept}
+    path.write_text(yaml.safe_dump({"version": 1, "defaults": {"unknown_columns": "fail"}, "tables": tables},
+                                   sort_keys=False))
+    return path
+
+
+def schema_dump(url: str) -> str:
+    """pg_dump --schema-only of the user schemas, without what legitimately differs between two databases:
+    owners and grants (staging has its own roles), the audit schema, and pg_dump's session noise."""
+    binary = shutil.which("pg_dump")
+    if binary is None:
+        pytest.skip("no pg_dump on PATH to compare schemas with")
+    conninfo = sa.engine.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    done = subprocess.run([binary, "--dbname", conninfo, "--schema-only", "--no-owner", "--no-privileges",
+                           "--exclude-schema=sanitizer_*"], capture_output=True, text=True, check=True)
+    text = re.sub(r"^\\(un)?restrict .*$|^-- Dumped (from|by) .*$", "", done.stdout, flags=re.MULTILINE)
+    # only an owner other than initdb's makes pg_dump mention `public`; staging keeps its own owner
+    return text.replace(PUBLIC_NOTE, "")
+
+
+def counts(url: str) -> dict[str, int]:
+    return {f"{s}.{t}": rows(url, f'SELECT count(*) FROM "{s}"."{t}"')[0][0] for s, t in rows(url, USER_TABLES)
+            if not _unpopulated(url, s, t)}
+
+
+def _unpopulated(url: str, schema: str, name: str) -> bool:
+    return bool(rows(url, "SELECT 1 FROM pg_matviews WHERE schemaname = :s AND matviewname = :n "
+                          "AND NOT ispopulated", {"s": schema, "n": name}))
+
+
+def checksums(url: str) -> dict[str, tuple[int, int]]:
+    """Order-independent (row count, hash sum) of every user table: equal means same rows."""
+    return {f"{s}.{t}": rows(url, f'SELECT count(*), coalesce(sum(hashtextextended(x::text, 0)), 0) '
+                                  f'FROM "{s}"."{t}" x')[0] for s, t in rows(url, USER_TABLES)
+            if not _unpopulated(url, s, t)}
+
+
+def sequences(url: str) -> list[tuple]:
+    return rows(url, "SELECT schemaname, sequencename, last_value FROM pg_sequences "
+                     "WHERE schemaname NOT LIKE 'sanitizer\\_%' ORDER BY 1, 2")
+
+
+def leftovers(url: str) -> list[str]:
+    """sanitizer schemas other than the audit log's."""
+    return [r[0] for r in rows(url, "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'sanitizer\\_%' "
+                                    "AND nspname <> 'sanitizer_audit'")]
