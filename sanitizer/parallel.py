@@ -8,6 +8,9 @@ The pool starts only once a table proves big (a second batch): small databases p
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -31,8 +34,16 @@ class _Collector:
         self.seen.append(self.check.look(column, original, output, transformed))
 
 
-def _start(plans: dict[str, TablePlan], keyring: Keyring) -> None:
+def _start(plans: dict[str, TablePlan], keyring: Keyring, parent: int) -> None:
     _worker.update(plans=plans, keyring=keyring, check=LeakCheck(keyring))
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A killed run must not leave workers behind (holding its output pipes open)."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(3)
 
 
 def _sanitize(table: str, batch: pa.RecordBatch, wire: bool) -> tuple[pa.RecordBatch, list[Observation]]:
@@ -89,7 +100,7 @@ class Sanitizer:
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_start, initargs=(self.plans, self.keyring))
+                                             initializer=_start, initargs=(self.plans, self.keyring, os.getpid()))
         return self._pool
 
 
