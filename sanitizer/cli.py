@@ -109,6 +109,8 @@ def demo(directory: Path) -> None:
 @click.option("--jobs", type=click.IntRange(min=1), help="Tables processed in parallel (default: cores).")
 @click.option("--actor", help="Who runs this, for the audit log (default: the OS user).")
 @click.option("--dry-run", is_flag=True, help="Read, sanitize and validate; do not touch staging.")
+@click.option("--subset", multiple=True, metavar="TABLE:PERCENT|WHERE",
+              help="Copy an FK-closed subset starting here (repeatable), e.g. customer:5; like the rules' subset:.")
 @click.option("--report-dir", type=click.Path(path_type=Path), help="Write report.md and report.json here.")
 @click.option("--audit-file", type=click.Path(path_type=Path),
               help="Local audit log (JSONL) [default: beside --config, else ./sanitizer-audit.jsonl].")
@@ -117,15 +119,15 @@ def demo(directory: Path) -> None:
 @click.option("--force", is_flag=True,
               help="Load a database marked for another environment, or one with tables but no marker (once).")
 @click.option("--allow-key-reuse", is_flag=True, help="Allow a key already used for another environment (audited).")
-def run(source, rules, target, out, config_file, jobs, actor, dry_run, report_dir, audit_file, environment, force,
-        allow_key_reuse) -> None:
+def run(source, rules, target, out, config_file, jobs, actor, dry_run, subset, report_dir, audit_file, environment,
+        force, allow_key_reuse) -> None:
     """Snapshot the source, sanitize it with the rules, validate, and load staging atomically."""
     from .commands import RunArgs, run_command
 
     code = run_command(RunArgs(source=source, rules=list(rules), target=target, out=out, config=config_file,
                                jobs=jobs, actor=actor, dry_run=dry_run, report_dir=report_dir,
                                audit_file=audit_file, environment=environment, force=force,
-                               allow_key_reuse=allow_key_reuse), echo=click.echo)
+                               allow_key_reuse=allow_key_reuse, subset=list(subset)), echo=click.echo)
     sys.exit(code)
 
 

@@ -7,6 +7,7 @@ a failure) and in the local JSONL file, whose record carries the target record's
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import Any
 
 import psycopg
 import sqlalchemy as sa
+from pydantic import ValidationError
 from sqlalchemy.engine import URL
 
 from .audit import access, guard
@@ -47,6 +49,27 @@ class RunArgs:
     environment: str | None = None
     force: bool = False
     allow_key_reuse: bool = False
+    subset: list[str] = field(default_factory=list)  # TABLE:PERCENT or TABLE:WHERE
+
+
+def subset_from_options(entries: list[str]):
+    """`--subset customer:5 --subset "film:rating = 'G'"` as the rules' subset: section (children followed)."""
+    from .synth.subset import SubsetSpec
+
+    start = {}
+    for entry in entries:
+        table, sep, value = entry.partition(":")
+        if not sep or not table or not value.strip():
+            raise ConfigError(f"--subset {entry!r}: write TABLE:PERCENT (customer:5) or TABLE:WHERE "
+                              "(\"film:rating = 'G'\")")
+        try:
+            start[table] = {"percent": float(value)}
+        except ValueError:
+            start[table] = {"where": value.strip()}
+    try:
+        return SubsetSpec.model_validate({"start": start})
+    except ValidationError as exc:
+        raise ConfigError(f"--subset: {exc.errors()[0]['msg']}") from None
 
 
 def merged_config(args: RunArgs) -> RunConfig:
@@ -128,8 +151,12 @@ def run_command(args: RunArgs, echo: Echo, keyring: Keyring | None = None, key_n
                     f"with {found['user_tables']} tables and no marker")
             echo(f"warning: --force: loading a database {what}"
                  + ("" if config.dry_run else f"; this run marks it as {environment!r}"), err=True)
+    if args.subset:
+        if ruleset.subset is not None:
+            raise ConfigError(f"--subset: {ruleset.subset_origin} has a subset: section already; use one of them")
+        ruleset.subset, ruleset.subset_origin = subset_from_options(args.subset), "--subset"
     options = RunOptions(source=source, rules=ruleset, keyring=keyring, target=target, out=config.out,
-                         dry_run=config.dry_run, progress=stderr_progress())
+                         dry_run=config.dry_run, progress=stderr_progress(), jobs=config.jobs or os.cpu_count() or 1)
     target_identity = identity(target) if target is not None else {"out": str(config.out)}
     report = new_report(options, target_identity)
 

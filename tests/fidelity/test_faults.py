@@ -14,10 +14,11 @@ from pathlib import Path
 import psycopg
 import pytest
 import sqlalchemy as sa
-from conftest import TEST_KEY
 from fidelity_helpers import checksums, keep_all_rules, leftovers, rows
 
 BIG_ROWS = 1_500_000
+
+FAULT_KEY = "fault-test-key-0123456789"  # any key: these tests compare staging before and after
 
 
 def _libpq(url: str) -> str:
@@ -38,7 +39,7 @@ def _start(source: str, target: str, rules: Path, cwd: Path) -> subprocess.Popen
     """The CLI in its own process group, output to a file: a pipe would stay open as long as any worker
     process the run started lives on, and the group lets the test clean up after a SIGKILL."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SANITIZER_KEY")}
-    env["SANITIZER_KEY"] = TEST_KEY
+    env["SANITIZER_KEY"] = FAULT_KEY
     log = (cwd / "run.log").open("w")
     return subprocess.Popen([sys.executable, "-m", "sanitizer", "run", "--source", source, "--target", target,
                              "--rules", str(rules)], stdout=log, stderr=subprocess.STDOUT, text=True, env=env,

@@ -71,3 +71,17 @@ def test_where_keeps_matching_rows_only(cli, pg_fixture, pg_url, tmp_path: Path)
     assert rows(pg_url, "select count(*), count(distinct playlist_id) from playlist_track") == \
         rows(source, "select count(*), 1 from playlist_track where playlist_id = 1")
     assert rows(pg_url, "select count(*) from track") == rows(source, "select count(*) from track")
+
+
+def test_subset_option_on_the_command_line(cli, pg_fixture, pg_url, tmp_path: Path) -> None:
+    source = pg_fixture("pagila")
+    rules = tmp_path / "pagila.yaml"
+    rules.write_text(PAGILA_PEOPLE)
+    bad = cli("run", "--source", source, "--target", pg_url, "--rules", str(rules), "--subset", "customer")
+    assert bad.returncode == 2 and "--subset 'customer': write TABLE:PERCENT" in bad.stderr
+    result = cli("run", "--source", source, "--target", pg_url, "--rules", str(rules),
+                 "--subset", "customer:customer_id <= 20", "--jobs", "1")
+    assert result.returncode == 0, result.stderr
+    kept = {r[0] for r in rows(pg_url, "select customer_id from customer")}
+    assert set(range(1, 21)) <= kept and len(kept) < 40  # the 20 chosen, plus any a kept row references
+    assert rows(pg_url, "select count(*) from pg_constraint where contype = 'f' and not convalidated") == [(0,)]
