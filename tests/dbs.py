@@ -345,3 +345,15 @@ def start_mysql_server() -> MySqlServer:
         except Exception as e:
             why = f"Docker answers but the {MYSQL_IMAGE} container failed: {e}"
     raise Unavailable(f"no MySQL-family server could be had: {MYSQL_URL_ENV} is unset and {why}")
+
+
+def query_rows(url: str, sql: str) -> list[tuple]:
+    """Every row of a query, as tuples: how tests look at a database the code under test wrote."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.exec_driver_sql(sql)]
+    finally:
+        engine.dispose()

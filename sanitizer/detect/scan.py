@@ -20,6 +20,7 @@ from .sample import Sample
 
 # Below this many rows a full random sort is cheap; above it PostgreSQL pre-thins with TABLESAMPLE.
 TABLESAMPLE_ABOVE = 100_000
+SAMPLE_SEED = 42  # random rows, but the same ones each time: reports and suggestions are reproducible
 
 
 def scan_column(column: ColumnInfo, values: pa.Array | pa.ChunkedArray,
@@ -61,22 +62,24 @@ def scan_source(source, sample: int = 1000, registry: Registry | None = None,
 
 
 def sample_table(source, info: TableInfo, rows: int) -> pa.Table:
-    """Up to `rows` rows chosen at random, as an Arrow table typed like the reflected columns."""
+    """Up to `rows` rows chosen at random — with a fixed seed where the database takes one (PostgreSQL,
+    MySQL), so the same data gives the same scan, report and suggested rules — typed like the columns."""
     table = source.sa_table(info)
     conn = source.connection
     dialect = conn.dialect.name
-    query = sa.select(*table.columns)
+    query = sa.select(*(table.c[c.name] for c in info.columns))
     if dialect == "postgresql":
         estimate = conn.execute(sa.text("SELECT reltuples FROM pg_class WHERE oid = CAST(:t AS regclass)"),
                                 {"t": _regclass(info)}).scalar()
         if estimate and estimate > max(TABLESAMPLE_ABOVE, rows * 20):
             percent = min(100.0, 100.0 * rows * 5 / float(estimate))
-            sampled = sa.tablesample(table, sa.func.bernoulli(percent))
-            query = sa.select(*sampled.columns)
+            sampled = sa.tablesample(table, sa.func.bernoulli(percent), seed=sa.literal_column(str(SAMPLE_SEED)))
+            query = sa.select(*(sampled.c[c.name] for c in info.columns))
+        conn.execute(sa.text("SELECT setseed(:s)"), {"s": SAMPLE_SEED / 1000})
         query = query.order_by(sa.func.random())
     elif dialect in ("mysql", "mariadb"):
-        query = query.order_by(sa.func.rand())
-    else:  # SQLite and anything else that spells it random()
+        query = query.order_by(sa.func.rand(SAMPLE_SEED))
+    else:  # SQLite and anything else that spells it random() (not seedable there)
         query = query.order_by(sa.func.random())
     try:
         result = conn.execute(query.limit(rows)).fetchall()

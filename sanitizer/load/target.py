@@ -280,14 +280,7 @@ class SQLiteTarget(Target):
         self._tables: dict[str, sa.Table] = {}
 
     def create(self, tables: list[tuple[TableInfo, sa.Table]], ddl: SchemaDDL | None = None) -> None:
-        """Create the staging schema; with the source's DDL (given, or offered by a PostgreSQL Source on
-        its MetaData) the schema is the source's, else rebuilt from the reflected tables."""
-        if ddl is None and tables:
-            provider = tables[0][1].metadata.info.get(PG_DDL)
-            ddl = provider() if provider is not None else None
-        if ddl is not None:
-            self._create_from_ddl(tables, ddl)
-            return
+        """Create the staging tables from the reflected ones (PostgreSQL's DDL does not apply here)."""
         metadata = sa.MetaData()
         try:
             for info, table in tables:

@@ -5,18 +5,12 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import sqlalchemy as sa
+from dbs import query_rows as rows
 
 REPO = Path(__file__).resolve().parents[2]
 PASCAL = REPO / "rules" / "chinook-pascal.yaml"  # the MySQL and SQLite editions' names
 
 
-def rows(url: str, sql: str) -> list[tuple]:
-    engine = sa.create_engine(url)
-    with engine.connect() as conn:
-        out = [tuple(r) for r in conn.exec_driver_sql(sql)]
-    engine.dispose()
-    return out
 
 
 def quoted(url: str, sql: str) -> str:

@@ -6,17 +6,12 @@ import re
 from pathlib import Path
 
 import sqlalchemy as sa
+from dbs import query_rows as scalar_rows
 
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "rules" / "chinook.yaml"
 
 
-def scalar_rows(url: str, sql: str) -> list[tuple]:
-    engine = sa.create_engine(url)
-    with engine.connect() as conn:
-        out = [tuple(r) for r in conn.exec_driver_sql(sql)]
-    engine.dispose()
-    return out
 
 
 def masked_keys_rules(tmp_path: Path, keep_reference: bool = False) -> Path:

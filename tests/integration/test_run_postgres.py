@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import sqlalchemy as sa
+from dbs import query_rows as rows
 
 from sanitizer.validate.leak import low_entropy
 
@@ -18,13 +18,6 @@ MASKED = {
 LOW_ENTROPY = {"first_name", "last_name", "birth_date"}  # same-row check only (docs/validation.md)
 
 
-def rows(url: str, sql: str) -> list[tuple]:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return [tuple(r) for r in conn.exec_driver_sql(sql)]
-    finally:
-        engine.dispose()
 
 
 def counts(url: str) -> dict[str, int]:

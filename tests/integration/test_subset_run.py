@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import sqlalchemy as sa
+from dbs import query_rows as rows
 
 PAGILA_PEOPLE = """
 version: 1
@@ -30,12 +30,6 @@ tables:
 """
 
 
-def rows(url: str, sql: str) -> list[tuple]:
-    engine = sa.create_engine(url)
-    with engine.connect() as conn:
-        out = [tuple(r) for r in conn.exec_driver_sql(sql)]
-    engine.dispose()
-    return out
 
 
 def test_pagila_five_percent_of_customers_is_fk_closed(cli, pg_fixture, pg_url, tmp_path: Path) -> None:
