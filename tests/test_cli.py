@@ -120,3 +120,21 @@ def test_config_file_holds_every_option_and_reads_the_environment(cli, tmp_path:
     typo.write_text("sorce: x\n")
     result = cli("run", "--config", str(typo))
     assert result.returncode == 2 and f"{typo}: sorce: unknown option" in result.stderr
+
+
+@pytest.mark.parametrize(("files", "expected"), [
+    ({"a.yaml": "tables:\n  t:\n    columns: {x: {strategy: mask, keep_last: -1}}\n"},
+     "{a}: tables.t.columns.x.keep_last: Input should be greater than or equal to 0 (got -1)"),
+    ({"a.yaml": "tables:\n  t:\n    columns: {x: keep\n"}, "{a}:4:1: YAML syntax error: expected ',' or '}'"),
+    ({"a.yaml": "tables:\n  t:\n    columns: {x: keep}\n", "b.yaml": "tables:\n  t:\n    columns: {x: hash}\n"},
+     "{b}: tables.t.columns.x: already defined in {a}; define each column once"),
+], ids=["bad parameter", "yaml syntax", "duplicate"])
+def test_every_bad_rules_file_is_one_line_and_exit_2(cli, tmp_path: Path, files: dict[str, str], expected: str) -> None:
+    paths = {}
+    for name, text in files.items():
+        paths[name[0]] = tmp_path / name
+        paths[name[0]].write_text(text)
+    result = cli("rules", "check", *map(str, paths.values()))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: " + expected.format(**paths)), lines
