@@ -125,7 +125,7 @@ def test_config_file_holds_every_option_and_reads_the_environment(cli, tmp_path:
 @pytest.mark.parametrize(("files", "expected"), [
     ({"a.yaml": "tables:\n  t:\n    columns: {x: {strategy: mask, keep_last: -1}}\n"},
      "{a}: tables.t.columns.x.keep_last: Input should be greater than or equal to 0 (got -1)"),
-    ({"a.yaml": "tables:\n  t:\n    columns: {x: keep\n"}, "{a}:4:1: YAML syntax error: expected ',' or '}'"),
+    ({"a.yaml": "tables:\n  t:\n    columns: {x: keep\n"}, "{a}:4:1: YAML syntax error: expected ',' or '}}'"),
     ({"a.yaml": "tables:\n  t:\n    columns: {x: keep}\n", "b.yaml": "tables:\n  t:\n    columns: {x: hash}\n"},
      "{b}: tables.t.columns.x: already defined in {a}; define each column once"),
 ], ids=["bad parameter", "yaml syntax", "duplicate"])
