@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from dbs import query_rows as rows
 
-
-def rows(url: str, sql: str) -> list[tuple]:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return [tuple(r) for r in conn.exec_driver_sql(sql)]
-    finally:
-        engine.dispose()
+__all__ = ["execute", "rows"]
 
 
 def execute(url: str, *statements: str) -> None:
