@@ -112,7 +112,7 @@ def canonical_bytes(values: pa.Array) -> list[bytes]:
         return values.to_pylist()
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         values = pc.cast(values, pa.string())
-    return [s.encode() for s in values.to_pylist()]
+    return pc.cast(values, pa.binary()).to_pylist()  # UTF-8 bytes without a Python encode per value
 
 
 def map_distinct(values: pa.Array, fn: Callable[[pa.Array], pa.Array]) -> pa.Array:
