@@ -23,8 +23,11 @@ def strategy_text(name: str) -> str:
     lines.append("")
     guarantees = ["keyed and deterministic: same key and value, same output, in every table and run"
                   if cls.keyed else "deterministic without the key: the same value always gives the same output"]
-    if cls.can_be_unique:
-        guarantees.append("can keep a UNIQUE column unique")
+    if cls.can_be_unique and cls.injective:
+        guarantees.append("can keep a UNIQUE column unique: distinct inputs give distinct outputs by construction")
+    elif cls.can_be_unique:
+        guarantees.append("can keep a UNIQUE column unique: a rare collision is re-mapped by the uniqueness "
+                          "ledger, keyed and reproducibly")
     guarantees.append(f"may return a value unchanged ({cls.may_keep_value})" if cls.may_keep_value
                       else "never returns a non-empty value unchanged")
     guarantees.append("a NULL stays NULL")

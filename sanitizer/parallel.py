@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from .keys import Keyring
 from .plan import TablePlan
+from .uniqueness import UniqueLedger
 from .validate.leak import LeakCheck, Observation
 
 _worker: dict[str, object] = {}
@@ -30,8 +31,8 @@ class _Collector:
     def __init__(self, check: LeakCheck) -> None:
         self.check, self.seen = check, []
 
-    def observe(self, column, original, output, transformed) -> None:
-        self.seen.append(self.check.look(column, original, output, transformed))
+    def observe(self, column, original, output, transformed, check_unique=True) -> None:
+        self.seen.append(self.check.look(column, original, output, transformed, check_unique))
 
 
 def _start(plans: dict[str, TablePlan], keyring: Keyring, parent: int) -> None:
@@ -60,6 +61,7 @@ class Sanitizer:
     def __init__(self, plans: list[TablePlan], keyring: Keyring, leaks: LeakCheck, jobs: int) -> None:
         self.plans = {p.info.qualified: p for p in plans if not p.skip}
         self.keyring, self.leaks, self.jobs = keyring, leaks, jobs
+        self.ledger = UniqueLedger(keyring)
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> Sanitizer:
@@ -70,23 +72,33 @@ class Sanitizer:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
     def map(self, plan: TablePlan, batches: Iterator[pa.RecordBatch], wire: bool) -> Iterator[pa.RecordBatch]:
-        from .pipeline import sanitize_batch
+        from .pipeline import sanitize_batch, settle_unique
 
-        pending: deque[Future] = deque()
+        ledgered = plan.ledgered()
+
+        def settled(batch: pa.RecordBatch, out: pa.RecordBatch) -> pa.RecordBatch:
+            """Here, in batch order: the ledger is one per run, so collisions resolve the same every time."""
+            if not ledgered:
+                return out
+            return settle_unique(plan, ledgered, batch, out, self.keyring, self.ledger, self.leaks, wire)
+
+        pending: deque[tuple[pa.RecordBatch, Future]] = deque()
         for number, batch in enumerate(batches):
             if self.jobs <= 1 or (number == 0 and self._pool is None):
                 first = sanitize_batch(plan, batch, self.keyring, self.leaks, wire=wire)
                 if self.jobs <= 1:
-                    yield first
+                    yield settled(batch, first)
                     continue
-                pending.append(_done(first))
+                pending.append((batch, _done(first)))
                 continue
             pool = self._ensure_pool()
-            pending.append(pool.submit(_sanitize, plan.info.qualified, batch, wire))
+            pending.append((batch, pool.submit(_sanitize, plan.info.qualified, batch, wire)))
             while len(pending) > 2 * self.jobs:
-                yield self._collect(pending.popleft())
+                batch, future = pending.popleft()
+                yield settled(batch, self._collect(future))
         while pending:
-            yield self._collect(pending.popleft())
+            batch, future = pending.popleft()
+            yield settled(batch, self._collect(future))
 
     def _collect(self, future: Future) -> pa.RecordBatch:
         result = future.result()

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
@@ -29,6 +30,7 @@ from .schema.wire import decode, encode
 from .source.reader import Source
 from .strategies.base import Context, Strategy
 from .stream import BackgroundWriter, prefetch
+from .uniqueness import UniqueLedger
 from .urls import identity
 from .validate.leak import Finding, LeakCheck
 from .validate.patterns import PatternCheck, check_allow_columns
@@ -91,6 +93,7 @@ def sanitize_batch(plan: TablePlan, batch: pa.RecordBatch, keyring: Keyring, lea
     original = _Columns(raw, plan.info, wire)
     kept = {n for n, s in plan.strategies.items() if not s.changes_values}
     output = _Output(original, kept)
+    ledgered = set(plan.ledgered())
     result: dict[str, pa.Array] = {}
     for name in plan.order:
         column, strategy = plan.info.column(name), plan.strategies[name]
@@ -102,10 +105,39 @@ def sanitize_batch(plan: TablePlan, batch: pa.RecordBatch, keyring: Keyring, lea
         values = original[name]
         context = Context(keyring, plan.column(name), original, output)  # an FK column sees its key's uniqueness
         out = fit_to_column(strategy.apply(values, context), column, strategy)
-        leaks.observe(column, values, out, transformed=True)
+        leaks.observe(column, values, out, transformed=True, check_unique=name not in ledgered)
         output[name] = out
         result[name] = encode(out, column) if wire else out
     return pa.RecordBatch.from_arrays([result[n] for n in batch.schema.names], schema=batch.schema)
+
+
+def settle_unique(plan: TablePlan, names: list[str], batch: pa.RecordBatch, out: pa.RecordBatch, keyring: Keyring,
+                  ledger: UniqueLedger, leaks: LeakCheck, wire: bool) -> pa.RecordBatch:
+    """Let the uniqueness ledger re-map inputs whose output another input took (sanitizer/uniqueness.py);
+    `batch` is the input of `out`. Runs in the main process, batch after batch, in read order."""
+    raw = dict(zip(batch.schema.names, batch.columns, strict=True))
+    original = _Columns(raw, plan.info, wire)
+    result = dict(zip(out.schema.names, out.columns, strict=True))
+    kept = {n for n, s in plan.strategies.items() if not s.changes_values}
+    for name in names:
+        strategy, column = plan.strategies[name], plan.column(name)
+
+        def remap(rows: np.ndarray, attempt: int, name: str = name, strategy: Strategy = strategy,
+                  column: ColumnInfo = column) -> pa.Array:
+            take = pa.array(rows)
+            sub = _Columns({n: values.take(take) for n, values in raw.items()}, plan.info, wire)
+            done = _Output(sub, kept)
+            for dep in strategy.depends_on():
+                dep_values = result[dep].take(take)
+                done[dep] = decode(dep_values, plan.info.column(dep)) if wire else dep_values
+            again = fit_to_column(strategy.apply(sub[name], Context(keyring, column, sub, done, attempt=attempt)),
+                                  column, strategy)
+            leaks.observe(plan.info.column(name), sub[name], again, transformed=True, check_unique=False)
+            return encode(again, column) if wire else again
+
+        result[name] = ledger.settle(strategy.mapping_key(), column, original[name], result[name], remap)
+        leaks.observe_unique(plan.info.column(name), result[name])  # the real column: an FK one repeats
+    return pa.RecordBatch.from_arrays([result[n] for n in out.schema.names], schema=out.schema)
 
 
 def decode_all(info: TableInfo, batch: pa.RecordBatch) -> pa.RecordBatch:
@@ -173,6 +205,7 @@ def run(options: RunOptions, report: RunReport) -> RunReport:
                         if not plan.skip:
                             _sanitize_table(plan, source, target, writer, sanitizer, patterns, table_report, say,
                                             queries.get(plan.info.qualified))
+                    report.uniqueness_resolved = dict(sanitizer.ledger.resolved)
             finally:
                 writer.close()
             report.findings.extend(structure_findings(report, target))

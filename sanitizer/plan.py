@@ -31,9 +31,20 @@ class TablePlan:
         so the parent's keyed mapping (e.g. with a uniqueness tag) is reproduced exactly."""
         column = self.info.column(name)
         parent = self.followed.get(name)
-        return dataclasses.replace(column, unique=True) if parent and self._parent_unique[name] else column
+        if (parent and self._parent_unique[name]) or name in self.unique_by_domain:
+            return dataclasses.replace(column, unique=True)
+        return column
+
+    def ledgered(self) -> list[str]:
+        """Columns whose unique output the uniqueness ledger settles (sanitizer/uniqueness.py)."""
+        return [name for name in self.order
+                if self.strategies[name].needs_ledger()
+                and (self.column(name).unique or self.strategies[name].params.unique)]
 
     _parent_unique: dict[str, bool] = field(default_factory=dict)
+    # columns sharing a keyed domain with a UNIQUE column: they take its unique form, so one input
+    # gets one output in every table of the domain
+    unique_by_domain: set[str] = field(default_factory=set)
 
 
 def build_plan(schema: SchemaInfo, rules: RuleSet) -> list[TablePlan]:
@@ -67,6 +78,7 @@ def build_plan(schema: SchemaInfo, rules: RuleSet) -> list[TablePlan]:
         raise UncoveredColumns(
             f"{len(uncovered)} column(s) have no rule and unknown_columns is fail; add rules for them:\n"
             + "\n".join(lines))
+    _share_uniqueness(plans.values())
     for qualified, plan in plans.items():
         if plan.skip:
             continue
@@ -132,6 +144,18 @@ def _follow_foreign_keys(schema: SchemaInfo, plans: dict[str, TablePlan], origin
                             f"{origins[(qualified, child_col)]}: {qualified}.{child_col} references {where}, which "
                             f"is masked with {strategy.name}; remove this rule (references follow their key) "
                             "or give it the same rule")
+
+
+def _share_uniqueness(plans) -> None:
+    """A domain with a UNIQUE column is unique everywhere: else the same input would get the tagged
+    form in one table and the plain one in another, and columns meant to join would not."""
+    unique = {s.mapping_key() for p in plans if not p.skip for n, s in p.strategies.items()
+              if s.changes_values and s.can_be_unique and (p.column(n).unique or s.params.unique)}
+    for plan in plans:
+        if plan.skip:
+            continue
+        plan.unique_by_domain = {n for n, s in plan.strategies.items()
+                                 if s.changes_values and s.can_be_unique and s.mapping_key() in unique}
 
 
 def _differs(a: Strategy, b: Strategy) -> bool:

@@ -46,19 +46,25 @@ class Context:
     `original` holds the batch's original columns and `output` the columns already sanitized
     (those named by the strategy's `depends_on()` are always there), so row-level strategies
     (template, person with seed_columns, date_shift per entity) stay pure functions of the batch.
+    `attempt` > 0 asks for the strategy's next keyed variant: the uniqueness ledger uses it to
+    re-map an input whose output another input already took (sanitizer/uniqueness.py).
     """
 
     keyring: Keyring
     column: ColumnInfo
     original: dict[str, pa.Array] = field(default_factory=dict)
     output: dict[str, pa.Array] = field(default_factory=dict)
+    attempt: int = 0
 
     def uint64(self, domain: str, values: pa.Array) -> np.ndarray:
         """Keyed 64-bit integer for each (non-null) value, from its canonical text form."""
-        return self.keyring.uint64(domain, canonical_bytes(values))
+        return self.keyring.uint64(self._variant(domain), canonical_bytes(values))
 
     def digests(self, domain: str, values: pa.Array, size: int = 16) -> list[bytes]:
-        return self.keyring.digests(domain, canonical_bytes(values), size=size)
+        return self.keyring.digests(self._variant(domain), canonical_bytes(values), size=size)
+
+    def _variant(self, domain: str) -> str:
+        return f"{domain}#attempt={self.attempt}" if self.attempt else domain
 
 
 class Strategy(Generic[P]):
@@ -70,6 +76,9 @@ class Strategy(Generic[P]):
     changes_values: ClassVar[bool] = True  # False only for keep: the leak check watches the rest
     keyed: ClassVar[bool] = True  # output depends on the masking key (False: a fixed rule like round)
     may_keep_value: ClassVar[str] = ""  # why a value may come back unchanged; "" = never does
+    # distinct inputs give distinct outputs by construction (a keyed bijection, or 122 keyed bits):
+    # such columns need no uniqueness ledger (sanitizer/uniqueness.py)
+    injective: ClassVar[bool] = False
     example: ClassVar[str] = ""
 
     def __init__(self, params: P) -> None:
@@ -86,6 +95,14 @@ class Strategy(Generic[P]):
         shaping = self.params.model_dump(exclude={"domain", "unique"}, exclude_defaults=True)
         parts = [self.name, *(f"{k}={shaping[k]}" for k in sorted(shaping))]
         return "|".join(parts)
+
+    def mapping_key(self) -> str:
+        """Columns with equal keys map every input alike: the domain plus every output-shaping parameter."""
+        return f"{self.domain()}|{self.name}|{self.params.model_dump_json(exclude={'domain', 'unique'})}"
+
+    def needs_ledger(self) -> bool:
+        """True when distinct inputs could map to one output, so a UNIQUE column needs the ledger."""
+        return self.changes_values and not self.injective
 
     def reads_original(self) -> set[str]:
         """Columns of the same row whose ORIGINAL values this strategy reads (e.g. seed_columns)."""

@@ -48,6 +48,7 @@ class IntPermute(Strategy[IntPermuteParams]):
     name: ClassVar[str] = "int_permute"
     params_model: ClassVar[type[StrategyParams]] = IntPermuteParams
     can_be_unique: ClassVar[bool] = True
+    injective: ClassVar[bool] = True
     example: ClassVar[str] = "customer_id: {strategy: int_permute, min: 1, max: 99999999, domain: customer_id}"
 
     def check(self, column: ColumnInfo) -> str | None:

@@ -33,6 +33,7 @@ class Phone(Strategy[StrategyParams]):
 
     name: ClassVar[str] = "phone"
     can_be_unique: ClassVar[bool] = True
+    injective: ClassVar[bool] = True
     example: ClassVar[str] = "mobile: phone"
 
     def check(self, column: ColumnInfo) -> str | None:

@@ -27,6 +27,7 @@ class Shuffle(Strategy[StrategyParams]):
     name: ClassVar[str] = "shuffle"
     may_keep_value: ClassVar[str] = "moves values, does not change them"
     can_be_unique: ClassVar[bool] = True
+    injective: ClassVar[bool] = True
     changes_values: ClassVar[bool] = False
     example: ClassVar[str] = "salary: shuffle"
 

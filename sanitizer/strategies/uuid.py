@@ -27,6 +27,7 @@ class Uuid(Strategy[StrategyParams]):
 
     name: ClassVar[str] = "uuid"
     can_be_unique: ClassVar[bool] = True
+    injective: ClassVar[bool] = True
     example: ClassVar[str] = "external_id: uuid"
 
     def check(self, column: ColumnInfo) -> str | None:

@@ -116,13 +116,16 @@ class LeakCheck:
     unchanged: dict[str, int] = field(default_factory=dict)
     watched: set[str] = field(default_factory=set)  # columns whose originals are fingerprinted
 
-    def observe(self, column: ColumnInfo, original: pa.Array, output: pa.Array, transformed: bool) -> None:
+    def observe(self, column: ColumnInfo, original: pa.Array, output: pa.Array, transformed: bool,
+                check_unique: bool = True) -> None:
         """Take one batch of a column: its original and its output values."""
-        self.add(self.look(column, original, output, transformed))
+        self.add(self.look(column, original, output, transformed, check_unique))
 
-    def look(self, column: ColumnInfo, original: pa.Array, output: pa.Array, transformed: bool) -> Observation:
+    def look(self, column: ColumnInfo, original: pa.Array, output: pa.Array, transformed: bool,
+             check_unique: bool = True) -> Observation:
         """What one batch of a column shows, as fingerprints and counts: a pure function of its inputs,
-        so it can be computed in another process and added here (`add`)."""
+        so it can be computed in another process and added here (`add`). check_unique=False leaves the
+        UNIQUE count to a later `observe_unique` (after the uniqueness ledger settled the batch)."""
         seen = Observation(column.qualified)
         if transformed:
             seen.unchanged = self._same_row(original, output)
@@ -131,11 +134,20 @@ class LeakCheck:
                 seen.sensitive = self._fingerprints(text, anywhere_only=True)
         if column.is_text and output.null_count < len(output):
             seen.output = self._output_fingerprints(output)
-        if transformed and column.unique and output.null_count < len(output):
-            non_null = output.drop_null()
-            values = non_null if pa.types.is_string(non_null.type) else pc.cast(non_null, pa.string())
-            seen.unique = self._hash(values)
+        if transformed and check_unique:
+            seen.unique = self._unique_fingerprints(column, output)
         return seen
+
+    def observe_unique(self, column: ColumnInfo, output: pa.Array) -> None:
+        """Count a UNIQUE column's final outputs of one batch (those settled by the uniqueness ledger)."""
+        self.add(Observation(column.qualified, unique=self._unique_fingerprints(column, output)))
+
+    def _unique_fingerprints(self, column: ColumnInfo, output: pa.Array) -> np.ndarray | None:
+        if not column.unique or output.null_count == len(output):
+            return None
+        non_null = output.drop_null()
+        values = non_null if pa.types.is_string(non_null.type) else pc.cast(non_null, pa.string())
+        return self._hash(values)
 
     def add(self, seen: Observation) -> None:
         column = seen.column

@@ -31,6 +31,8 @@ class RunReport:
     started_at: str = ""
     duration_s: float = 0.0
     dry_run: bool = False
+    # table.column -> distinct inputs the uniqueness ledger re-mapped because their output was taken
+    uniqueness_resolved: dict[str, int] = field(default_factory=dict)
 
     @property
     def verdict(self) -> str:
@@ -54,6 +56,7 @@ class RunReport:
                        "findings": len(self.findings)},
             "tables": [t.__dict__ for t in self.tables],
             "findings": [f.as_dict() for f in self.findings],
+            "uniqueness_resolved": self.uniqueness_resolved,
         }
 
     def to_markdown(self) -> str:
@@ -72,6 +75,11 @@ class RunReport:
             lines += ["| finding | column | count | original from | detail |", "|---|---|---|---|---|"]
             lines += [f"| {f.kind} | {f.column} | {f.count} | {f.source or ''} | {f.detail} |"
                       for f in self.findings]
+        if self.uniqueness_resolved:
+            lines += ["", "## Unique columns settled", "",
+                      "Distinct inputs whose masked value another input already had, mapped again (keyed, "
+                      "reproducible) so the column stays unique:", ""]
+            lines += [f"- {column}: {count}" for column, count in sorted(self.uniqueness_resolved.items())]
         lines += ["", "## Tables", "", "| table | rows read | rows written | masked columns |", "|---|---|---|---|"]
         for t in self.tables:
             masked = ", ".join(f"{c} ({s})" for c, s in t.columns.items() if s != "keep")

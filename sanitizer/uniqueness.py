@@ -1,0 +1,182 @@
+"""Unique stays unique: resolve the rare collisions of keyed pseudonyms, deterministically.
+
+Fake, e-mail, username and hash outputs on a UNIQUE column carry 58-64 keyed bits, so two distinct
+inputs collide with a chance of about n^2/2^60 - rare, never impossible, and varchar(n) truncation can
+make it likelier. The ledger makes the mapping of a domain injective over everything one run sees: it
+remembers, per domain, which input (by keyed fingerprint) claimed each output. An input whose output is
+already claimed by another input is mapped again with the strategy's next keyed variant (Context.attempt:
+1, 2, ...) until its output is free; the attempt is remembered, so the same input gets the same output
+in every later batch and in every table of the domain (foreign keys still join).
+
+Deterministic: for the same data read in the same order and the same key, the same input keeps its
+output and the same input is re-mapped. Memory: 16 bytes per distinct value of the ledgered domains.
+Strategies that are bijections by construction (int_permute, digits, phone, keep, shuffle) or whose
+outputs are 122-bit (uuid) skip the ledger; validation still checks every UNIQUE column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .errors import ConfigError
+from .keys import Keyring
+from .schema.model import ColumnInfo
+
+MAX_ATTEMPTS = 32  # keyed variants tried before the column is declared too narrow to stay unique
+MERGE_RUNS = 8  # sorted runs of claims kept before they are merged into one
+DOMAIN = "sanitize/unique-ledger"
+
+Remap = Callable[[np.ndarray, int], pa.Array]  # (row indices of the batch, attempt) -> new outputs
+
+
+@dataclass
+class _Claims:
+    """Output fingerprint -> fingerprint of the input that claimed it, as a few sorted numpy runs."""
+
+    runs: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+
+    def owners(self, outputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(found, owner) for each output fingerprint; owner is meaningful only where found."""
+        found = np.zeros(len(outputs), bool)
+        owner = np.zeros(len(outputs), np.uint64)
+        for keys, owners in self.runs:
+            pos = np.minimum(np.searchsorted(keys, outputs), len(keys) - 1)
+            hit = (keys[pos] == outputs) & ~found
+            owner[hit] = owners[pos[hit]]
+            found |= hit
+        return found, owner
+
+    def add(self, outputs: np.ndarray, inputs: np.ndarray) -> None:
+        if not len(outputs):
+            return
+        order = np.argsort(outputs, kind="stable")
+        self.runs.append((outputs[order], inputs[order]))
+        if len(self.runs) > MERGE_RUNS:
+            keys = np.concatenate([k for k, _ in self.runs])
+            owners = np.concatenate([o for _, o in self.runs])
+            order = np.argsort(keys, kind="stable")
+            self.runs = [(keys[order], owners[order])]
+
+    @property
+    def size(self) -> int:
+        return sum(len(k) for k, _ in self.runs)
+
+
+@dataclass
+class UniqueLedger:
+    """One run's claims and re-mapped inputs, per domain."""
+
+    keyring: Keyring
+    _claims: dict[str, _Claims] = field(default_factory=dict)
+    _attempts: dict[str, dict[int, int]] = field(default_factory=dict)  # domain -> input fp -> attempt
+    resolved: dict[str, int] = field(default_factory=dict)  # table.column -> inputs re-mapped (for reports)
+
+    def _hash(self, values: pa.Array) -> np.ndarray:
+        if not len(values):
+            return np.empty(0, np.uint64)
+        text = values if pa.types.is_string(values.type) else pc.cast(values, pa.string())
+        return pd.util.hash_array(text.to_numpy(zero_copy_only=False), hash_key=self.keyring.short_key(DOMAIN),
+                                  categorize=False)
+
+    def settle(self, domain: str, column: ColumnInfo, inputs: pa.Array, outputs: pa.Array,
+               remap: Remap) -> pa.Array:
+        """`outputs` with every input whose output another input claimed re-mapped to a free output.
+
+        `inputs` are the column's original values (typed), `outputs` what the strategy made of them, in
+        the form that will be written; `remap(rows, attempt)` maps those rows of the batch again.
+        """
+        if isinstance(inputs, pa.ChunkedArray):
+            inputs = inputs.combine_chunks()
+        if inputs.null_count == len(inputs):
+            return outputs
+        encoded = inputs.dictionary_encode()
+        row_ids = pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64)
+        valid = row_ids >= 0
+        distinct, first = np.unique(row_ids[valid], return_index=True)
+        first_rows = np.nonzero(valid)[0][first]  # the first row holding each distinct input, in batch order
+        order = np.argsort(first_rows, kind="stable")  # earlier rows claim first
+        distinct, first_rows = distinct[order], first_rows[order]
+        inputs_fp = self._hash(encoded.dictionary.take(pa.array(distinct)))
+        outputs_fp = self._hash(outputs.take(pa.array(first_rows)))
+        attempt = self._known_attempts(domain, inputs_fp)
+        claims = self._claims.setdefault(domain, _Claims())
+        new_values: list[pa.Array] = []
+        slot = np.full(len(distinct), -1, np.int64)
+        active = np.arange(len(distinct))
+        redo = attempt > 0  # inputs re-mapped in an earlier batch or table: re-map them alike first
+        while len(active):
+            redo_here = active[redo[active]]
+            if len(redo_here):
+                outputs_fp[redo_here] = self._remap(redo_here, first_rows, attempt, remap, new_values, slot)
+            found, owner = claims.owners(outputs_fp[active])
+            clash = found & (owner != inputs_fp[active])
+            clash |= _taken_in_batch(outputs_fp[active], inputs_fp[active], ~found)
+            fresh = ~clash & ~found
+            claims.add(outputs_fp[active][fresh], inputs_fp[active][fresh])  # settled: these never move again
+            active = active[clash]
+            attempt[active] += 1
+            redo[active] = True
+            if len(active) and attempt[active].max() > MAX_ATTEMPTS:
+                raise ConfigError(
+                    f"{column.qualified} ({column.type_name}): {len(active)} value(s) find no unique output after "
+                    f"{MAX_ATTEMPTS} keyed retries; the column is too narrow for this strategy's unique output: "
+                    "widen it, or choose a strategy with more room (e.g. hash)")
+        remapped = attempt > 0
+        if remapped.any():
+            known = self._attempts.setdefault(domain, {})
+            fresh_inputs = [fp for fp in inputs_fp[remapped].tolist() if fp not in known]
+            known.update(zip(inputs_fp[remapped].tolist(), attempt[remapped].tolist(), strict=True))
+            if fresh_inputs:
+                self.resolved[column.qualified] = self.resolved.get(column.qualified, 0) + len(fresh_inputs)
+        if not new_values:
+            return outputs
+        return _spread(outputs, row_ids, valid, distinct, slot, pa.concat_arrays(new_values))
+
+    def _known_attempts(self, domain: str, inputs_fp: np.ndarray) -> np.ndarray:
+        known = self._attempts.get(domain)
+        if not known:
+            return np.zeros(len(inputs_fp), np.int64)
+        return np.fromiter((known.get(fp, 0) for fp in inputs_fp.tolist()), np.int64, len(inputs_fp))
+
+    def _remap(self, which: np.ndarray, first_rows: np.ndarray, attempt: np.ndarray, remap: Remap,
+               new_values: list[pa.Array], slot: np.ndarray) -> np.ndarray:
+        """Map the inputs `which` again at their attempt; remember where their new outputs are kept and
+        return the new outputs' fingerprints (in the order of `which`)."""
+        fingerprints = np.empty(len(which), np.uint64)
+        for level in np.unique(attempt[which]):
+            pick = np.nonzero(attempt[which] == level)[0]
+            again = remap(first_rows[which[pick]], int(level))
+            slot[which[pick]] = sum(len(v) for v in new_values) + np.arange(len(pick))
+            new_values.append(again)
+            fingerprints[pick] = self._hash(again)
+        return fingerprints
+
+
+def _taken_in_batch(outputs_fp: np.ndarray, inputs_fp: np.ndarray, unclaimed: np.ndarray) -> np.ndarray:
+    """Among outputs no earlier batch claimed, those an earlier input of this batch already took."""
+    clash = np.zeros(len(outputs_fp), bool)
+    where = np.nonzero(unclaimed)[0]
+    if len(where) < 2:
+        return clash
+    _, first, inverse = np.unique(outputs_fp[where], return_index=True, return_inverse=True)
+    later = np.arange(len(where)) != first[inverse]
+    clash[where[later & (inputs_fp[where] != inputs_fp[where][first[inverse]])]] = True
+    return clash
+
+
+def _spread(outputs: pa.Array, row_ids: np.ndarray, valid: np.ndarray, distinct: np.ndarray, slot: np.ndarray,
+            new_values: pa.Array) -> pa.Array:
+    """Put each re-mapped input's new output into every row holding that input."""
+    slot_of_id = np.full(int(distinct.max()) + 1, -1, np.int64)
+    slot_of_id[distinct] = slot
+    row_slot = np.full(len(outputs), -1, np.int64)
+    row_slot[valid] = slot_of_id[row_ids[valid]]
+    changed = row_slot >= 0
+    picked = new_values.cast(outputs.type).take(pa.array(np.where(changed, row_slot, 0)))
+    return pc.if_else(pa.array(changed), picked, outputs)
