@@ -74,27 +74,32 @@ def take_snapshot(source, pii: dict[str, str] | None = None) -> dict[str, Any]:
     }
 
 
-def table_document(source, info: TableInfo, pii: dict[str, str]) -> dict[str, Any]:
-    stats, rows, problem = table_stats(source, info, pii)
-    doc: dict[str, Any] = {
-        "name": info.qualified, "schema": info.schema, "table": info.name, "rows": rows,
+def table_facts(info: TableInfo) -> dict[str, Any]:
+    """A table's structure as JSON (no statistics): shared by schema snapshots and `run --out` manifests,
+    read back by schema_from_document."""
+    return {
+        "name": info.qualified, "schema": info.schema, "table": info.name,
         "primary_key": list(info.primary_key), "unique": [list(u) for u in info.unique_sets],
         "foreign_keys": [{"columns": list(fk.columns), "referred_table": fk.referred_table,
                           "referred_columns": list(fk.referred_columns)} for fk in info.foreign_keys],
-        "columns": [],
+        "columns": [{"name": col.name, "type": col.type_name, "arrow_type": str(col.arrow_type),
+                     "nullable": col.nullable, "max_length": col.max_length, "unique": col.unique,
+                     "primary_key": col.primary_key} for col in info.columns],
     }
+
+
+def table_document(source, info: TableInfo, pii: dict[str, str]) -> dict[str, Any]:
+    stats, rows, problem = table_stats(source, info, pii)
+    facts = table_facts(info)
+    doc: dict[str, Any] = {"name": facts["name"], "schema": facts["schema"], "table": facts["table"], "rows": rows,
+                           **facts}
     if problem:
         doc["stats_error"] = problem
-    for col in info.columns:
-        entry: dict[str, Any] = {
-            "name": col.name, "type": col.type_name, "arrow_type": str(col.arrow_type), "nullable": col.nullable,
-            "max_length": col.max_length, "unique": col.unique, "primary_key": col.primary_key,
-        }
+    for col, entry in zip(info.columns, doc["columns"], strict=True):
         if col.name in stats:
             entry["stats"] = stats[col.name]
         if col.qualified in pii and has_range(col):
             entry["range_withheld"] = f"personal data detected ({pii[col.qualified]})"
-        doc["columns"].append(entry)
     return doc
 
 

@@ -36,6 +36,7 @@ from sqlalchemy.engine import URL
 from .. import __version__
 from ..errors import ConfigError, SourceError, ValidationFailed
 from ..keys import Keyring
+from ..load.parquet import READABLE_FORMATS
 from ..pipeline import TablePlan, build_plan
 from ..rules import RuleSet, load_rules
 from ..schema.model import ColumnInfo, ForeignKey, SchemaInfo, TableInfo
@@ -46,7 +47,6 @@ from .patterns import PatternCheck, check_allow_columns
 from .report import RunReport, TableReport
 
 Echo = Callable[..., None]
-SNAPSHOT_FORMAT = "sanitizer-snapshot/1"
 BATCH_ROWS = 50_000
 
 
@@ -151,8 +151,9 @@ class SnapshotOutput:
         except (OSError, ValueError) as exc:
             raise ConfigError(f"--from {directory}: no readable manifest.json ({type(exc).__name__}); "
                               "pass a directory written by `sanitizer run --out`") from None
-        if manifest.get("format") != SNAPSHOT_FORMAT:
-            raise ConfigError(f"{manifest_path}: format is {manifest.get('format')!r}, expected {SNAPSHOT_FORMAT!r}")
+        if manifest.get("format") not in READABLE_FORMATS:
+            raise ConfigError(f"{manifest_path}: format is {manifest.get('format')!r}, expected one of "
+                              f"{', '.join(READABLE_FORMATS)}; write it with `sanitizer run --out`")
         self.directory = Path(directory)
         self.tables: dict[str, Path] = {name: self.directory / entry["file"]
                                         for name, entry in manifest.get("tables", {}).items()}
