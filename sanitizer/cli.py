@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import ConfigError, NotImplementedYet, SanitizerError
+from .errors import ConfigError, SanitizerError
 
 EPILOG_RUN = """\b
 Example:
@@ -81,10 +81,6 @@ target_option = click.option("--target", envvar="SANITIZER_TARGET_URL", metavar=
                              help="Staging database URL [env SANITIZER_TARGET_URL].")
 
 
-def not_yet(command: str) -> None:
-    raise NotImplementedYet(f"{command}: not implemented yet")
-
-
 @cli.command()
 @click.option("--dir", "directory", type=click.Path(path_type=Path), default=Path("sanitizer-demo"),
               show_default=True, help="Where prod.db, staging.db, reports and audit.jsonl go.")
@@ -132,16 +128,36 @@ def run(source, rules, target, out, config_file, jobs, actor, dry_run, subset, r
 
 
 @cli.command()
-@click.option("--from", "from_dir", required=True, type=click.Path(path_type=Path), help="A --out snapshot.")
+@click.option("--from", "from_dir", required=True, type=click.Path(path_type=Path),
+              help="A snapshot directory written by `run --out DIR`.")
 @target_option
-def load(from_dir: Path, target: str | None) -> None:
-    """Load a sanitized Parquet snapshot (from `run --out`) into staging with the same atomic swap.
+@click.option("--environment", metavar="NAME",
+              help="The environment the target serves; checked against its marker [default: staging].")
+@click.option("--force", is_flag=True,
+              help="Load a database marked for another environment, or one with tables but no marker (once).")
+@click.option("--allow-key-reuse", is_flag=True,
+              help="Allow a snapshot masked with a key already used for another environment (audited).")
+@click.option("--actor", help="Who loads this, for the audit log (default: the OS user).")
+@click.option("--audit-file", type=click.Path(path_type=Path),
+              help="Local audit log (JSONL) [default: ./sanitizer-audit.jsonl].")
+@click.option("--dry-run", is_flag=True, help="Check the snapshot and load it, but roll back instead of swapping.")
+def load(from_dir: Path, target: str | None, environment, force, allow_key_reuse, actor, audit_file,
+         dry_run) -> None:
+    """Load a sanitized snapshot (from `run --out`) into staging with the same atomic swap as `run`.
+
+    Every file is checked against the manifest's SHA-256 before staging is touched; a damaged snapshot
+    is exit 1 with staging left as it was. The snapshot needs no masking key and no source database.
 
     \b
     Example:
+      sanitizer run --source $PROD --rules rules/shop.yaml --out /backups/shop-sanitized   # prod side
       sanitizer load --from /backups/shop-sanitized --target postgresql://loader@staging/shop
     """
-    not_yet("load")
+    from .load.from_snapshot import LoadArgs, load_command
+
+    sys.exit(load_command(LoadArgs(from_dir=from_dir, target=target, environment=environment, force=force,
+                                   allow_key_reuse=allow_key_reuse, actor=actor, audit_file=audit_file,
+                                   dry_run=dry_run), echo=click.echo))
 
 
 @cli.command()

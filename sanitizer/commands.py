@@ -141,16 +141,9 @@ def run_command(args: RunArgs, echo: Echo, keyring: Keyring | None = None, key_n
     forced, known = False, set()
     hook: TargetAudit | None = None
     if pg_target is not None and environment is not None:
-        found = guard.check_target_allowed(pg_target, environment, force=args.force)
-        forced = bool(found["forced"])
-        known = guard.fingerprints_in_file(config.audit_file) if config.audit_file else set()
-        if not args.allow_key_reuse:
-            guard.check_key_reuse(pg_target, environment, keyring.fingerprint, known=known)
-        if forced:
-            what = (f"marked {found['environment']!r}" if found["environment"] else
-                    f"with {found['user_tables']} tables and no marker")
-            echo(f"warning: --force: loading a database {what}"
-                 + ("" if config.dry_run else f"; this run marks it as {environment!r}"), err=True)
+        forced, known = guard_target(pg_target, environment, keyring.fingerprint, force=args.force,
+                                     allow_key_reuse=args.allow_key_reuse, audit_file=config.audit_file,
+                                     dry_run=config.dry_run, echo=echo)
     if args.subset:
         if ruleset.subset is not None:
             raise ConfigError(f"--subset: {ruleset.subset_origin} has a subset: section already; use one of them")
@@ -198,18 +191,42 @@ def run_command(args: RunArgs, echo: Echo, keyring: Keyring | None = None, key_n
     if error is not None and not isinstance(error, FindingsError):
         raise error
     summarize(report, echo, key_note)
-    if hook is not None and hook.sealed is not None:
-        echo(f"audit: recorded in sanitizer_audit.events (environment {environment}, "
-             f"hash {hook.sealed['hash'][:12]})")
-        if hook.reused_with:
-            echo(f"warning: key {report.key_fingerprint} is also used for {', '.join(hook.reused_with)} "
-                 "(--allow-key-reuse; audited)", err=True)
+    echo_target_audit(hook, report.key_fingerprint, echo)
     if error is not None:
         echo(f"error: {error}", err=True)
         for finding in report.findings:
             where = f"original from {finding.source}" if finding.source else finding.detail
             echo(f"  {finding.kind}: {finding.column}: {finding.count}" + (f" ({where})" if where else ""), err=True)
     return code
+
+
+def guard_target(url: URL, environment: str, fingerprint: str, *, force: bool, allow_key_reuse: bool,
+                 audit_file: Path | None, dry_run: bool, echo: Echo, command: str = "run",
+                 ) -> tuple[bool, set[tuple[str, str]]]:
+    """Refuse a PostgreSQL target that must not be loaded, or a key of another environment, before any
+    work (ConfigError); returns whether --force was needed and the (environment, key) pairs known locally."""
+    found = guard.check_target_allowed(url, environment, force=force)
+    forced = bool(found["forced"])
+    known = guard.fingerprints_in_file(audit_file) if audit_file else set()
+    if not allow_key_reuse:
+        guard.check_key_reuse(url, environment, fingerprint, known=known)
+    if forced:
+        what = (f"marked {found['environment']!r}" if found["environment"] else
+                f"with {found['user_tables']} tables and no marker")
+        echo(f"warning: --force: loading a database {what}"
+             + ("" if dry_run else f"; this {command} marks it as {environment!r}"), err=True)
+    return forced, known
+
+
+def echo_target_audit(hook: TargetAudit | None, key_fingerprint: str, echo: Echo) -> None:
+    """After a committed load: where its record went, and a key reuse that was allowed."""
+    if hook is None or hook.sealed is None:
+        return
+    echo(f"audit: recorded in sanitizer_audit.events (environment {hook.environment}, "
+         f"hash {hook.sealed['hash'][:12]})")
+    if hook.reused_with:
+        echo(f"warning: key {key_fingerprint} is also used for {', '.join(hook.reused_with)} "
+             "(--allow-key-reuse; audited)", err=True)
 
 
 def check_environment(name: str | None) -> str:
