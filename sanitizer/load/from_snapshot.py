@@ -114,8 +114,8 @@ def read_snapshot(directory: Path) -> Snapshot:
                           f"{again}")
     try:
         return _snapshot_from(directory, manifest, file_sha256(path))
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        reason = str(exc) if isinstance(exc, ValueError) else f"missing or wrong {exc}"
+    except (KeyError, TypeError, ValueError, AttributeError, ConfigError) as exc:
+        reason = str(exc) if isinstance(exc, ValueError | ConfigError) else f"missing or wrong {exc}"
         raise ConfigError(f"{path}: malformed manifest ({reason}); {again}") from None
 
 
