@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 
 from .errors import ConfigError
 from .keys import Keyring
+from .membership import Prefilter
 from .schema.model import ColumnInfo
 
 MAX_ATTEMPTS = 32  # keyed variants tried before the column is declared too narrow to stay unique
@@ -40,16 +41,21 @@ class _Claims:
     """Output fingerprint -> fingerprint of the input that claimed it, as a few sorted numpy runs."""
 
     runs: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    prefilter: Prefilter = field(default_factory=Prefilter)  # most outputs are new: skip their search
 
     def owners(self, outputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(found, owner) for each output fingerprint; owner is meaningful only where found."""
         found = np.zeros(len(outputs), bool)
         owner = np.zeros(len(outputs), np.uint64)
+        maybe = np.nonzero(self.prefilter.maybe(outputs))[0]
+        if not len(maybe):
+            return found, owner
+        wanted = outputs[maybe]
         for keys, owners in self.runs:
-            pos = np.minimum(np.searchsorted(keys, outputs), len(keys) - 1)
-            hit = (keys[pos] == outputs) & ~found
-            owner[hit] = owners[pos[hit]]
-            found |= hit
+            pos = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+            hit = keys[pos] == wanted
+            owner[maybe[hit]] = owners[pos[hit]]
+            found[maybe[hit]] = True
         return found, owner
 
     def add(self, outputs: np.ndarray, inputs: np.ndarray) -> None:
@@ -62,6 +68,10 @@ class _Claims:
             owners = np.concatenate([o for _, o in self.runs])
             order = np.argsort(keys, kind="stable")
             self.runs = [(keys[order], owners[order])]
+        if self.prefilter.needs_growing(len(outputs)):
+            self.prefilter.rebuild(np.concatenate([k for k, _ in self.runs]))
+        else:
+            self.prefilter.add(outputs)
 
     @property
     def size(self) -> int:

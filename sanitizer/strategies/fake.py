@@ -13,6 +13,7 @@ from faker import Faker
 from pydantic import Field, field_validator
 
 from ..schema.model import ColumnInfo
+from . import _pool_cache as pool_cache
 from .base import Context, Strategy, StrategyParams, map_distinct
 from .registry import register
 
@@ -115,10 +116,19 @@ def _faker(locale: str) -> Faker:
 
 @lru_cache(maxsize=256)
 def fake_pool(kind: str, locale: str, size: int) -> pa.Array:
-    """The fixed pool for (kind, locale, size): a pure function of its arguments."""
+    """The fixed pool for (kind, locale, size): a pure function of its arguments (and Faker's version).
+
+    Drawing thousands of Faker values takes ~0.2 s per pool in every process of a run (the plan's
+    checks, each worker), so pools are kept in a disk cache: Faker's made-up values, never data.
+    """
+    cached = pool_cache.load(kind, locale, size)
+    if cached is not None:
+        return cached
     faker = Faker(locale)
     seed = int.from_bytes(hashlib.sha256(f"{kind}|{locale}|{size}".encode()).digest()[:8], "big")
     faker.seed_instance(seed)
     draw = getattr(faker, kind)
     values: list[Any] = [draw() for _ in range(size)]
-    return pa.array(values)
+    pool = pa.array(values)
+    pool_cache.store(kind, locale, size, pool)
+    return pool

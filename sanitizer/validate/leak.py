@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..keys import Keyring
+from ..membership import Prefilter
 from ..schema.model import ColumnInfo
 
 MIN_ANYWHERE_LENGTH = 5  # shorter values ("CA", "Bob") are too common to prove a leak by themselves
@@ -218,8 +219,9 @@ class LeakCheck:
             sensitive, owners = sensitive[order], owners[order]
             del order
             names = {owner: name for name, owner in self._owners.items()}
+            prefilter = Prefilter(sensitive)  # one random read per output fingerprint, not a binary search
             for column, chunks in self._spill.columns():
-                hits = [_members(chunk, sensitive, owners) for chunk in chunks]
+                hits = [_members(prefilter.candidates(chunk), sensitive, owners) for chunk in chunks]
                 fps = np.concatenate([h[0] for h in hits]) if hits else np.empty(0, np.uint64)
                 if not len(fps):
                     continue

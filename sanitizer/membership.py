@@ -1,0 +1,55 @@
+"""Fast "is this 64-bit fingerprint in that set?" for millions of fingerprints at a time.
+
+Binary search over a big sorted array costs ~23 cache misses per lookup; on the refresh benchmark it
+was a third of the run. A one-hash Bloom filter (a bitmap addressed by a fingerprint's top bits) costs
+one, and lets only ~5% of non-members through to the exact search. Fingerprints are keyed SipHash
+outputs, so their top bits are uniform.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+BITS_PER_MEMBER = 16  # ~6% false candidates at full load, ~3% just after growing
+MIN_BITS, MAX_BITS = 16, 29  # 8 KiB .. 64 MiB
+
+
+class Prefilter:
+    """A bitmap with one bit set per member; grows (rebuilt from `members`) as members are added."""
+
+    def __init__(self, members: np.ndarray | None = None) -> None:
+        self.count = 0
+        self._build(members if members is not None else np.empty(0, np.uint64))
+
+    def _build(self, members: np.ndarray) -> None:
+        wanted = np.log2(max(len(members), 1) * BITS_PER_MEMBER)
+        self.bits = int(min(max(np.ceil(wanted), MIN_BITS), MAX_BITS))
+        self.bitmap = np.zeros(1 << (self.bits - 3), np.uint8)
+        self.count = 0
+        self.add(members)
+
+    def _address(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        top = values >> np.uint64(64 - self.bits)
+        return (top >> np.uint64(3)).astype(np.intp), (top & np.uint64(7)).astype(np.uint8)
+
+    def needs_growing(self, more: int) -> bool:
+        """True when `more` members would overload the bitmap (rebuild it from all members then)."""
+        return (self.count + more) * BITS_PER_MEMBER > (1 << self.bits) and self.bits < MAX_BITS
+
+    def add(self, members: np.ndarray) -> None:
+        if len(members):
+            byte, bit = self._address(members)
+            np.bitwise_or.at(self.bitmap, byte, np.left_shift(np.uint8(1), bit))
+            self.count += len(members)
+
+    def rebuild(self, members: np.ndarray) -> None:
+        self._build(members)
+
+    def maybe(self, values: np.ndarray) -> np.ndarray:
+        """A mask over `values`: True for every member (and a few non-members)."""
+        byte, bit = self._address(values)
+        return (np.right_shift(self.bitmap[byte], bit) & 1).astype(bool)
+
+    def candidates(self, values: np.ndarray) -> np.ndarray:
+        """The values that may be members (every member among them)."""
+        return values[self.maybe(values)]
