@@ -71,8 +71,12 @@ def open_target(url: URL) -> Target:
         return PostgresTarget(url)
     if backend == "sqlite":
         return SQLiteTarget(url)
+    if backend == "mysql":
+        from .mysql_target import MySQLTarget  # here: mysql_target imports this module
+
+        return MySQLTarget(url)
     raise ConfigError(f"--target {redact(url)}: {backend} staging targets are not implemented yet; use "
-                      "postgresql or sqlite, or --out DIR")
+                      "postgresql, mysql or sqlite, or --out DIR")
 
 
 class PostgresTarget(Target):
