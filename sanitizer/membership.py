@@ -17,12 +17,13 @@ MIN_BITS, MAX_BITS = 16, 29  # 8 KiB .. 64 MiB
 class Prefilter:
     """A bitmap with one bit set per member; grows (rebuilt from `members`) as members are added."""
 
-    def __init__(self, members: np.ndarray | None = None) -> None:
+    def __init__(self, members: np.ndarray | None = None, expected: int = 0) -> None:
+        """Sized for `expected` members (or those given), filled with `members`."""
         self.count = 0
-        self._build(members if members is not None else np.empty(0, np.uint64))
+        self._build(members if members is not None else np.empty(0, np.uint64), expected)
 
-    def _build(self, members: np.ndarray) -> None:
-        wanted = np.log2(max(len(members), 1) * BITS_PER_MEMBER)
+    def _build(self, members: np.ndarray, expected: int = 0) -> None:
+        wanted = np.log2(max(len(members), expected, 1) * BITS_PER_MEMBER)
         self.bits = int(min(max(np.ceil(wanted), MIN_BITS), MAX_BITS))
         self.bitmap = np.zeros(1 << (self.bits - 3), np.uint8)
         self.count = 0

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from .keys import Keyring
 from .plan import TablePlan
+from .runtime import bound_memory
 from .uniqueness import UniqueLedger
 from .validate.leak import LeakCheck, Observation
 
@@ -36,6 +37,7 @@ class _Collector:
 
 
 def _start(plans: dict[str, TablePlan], keyring: Keyring, parent: int) -> None:
+    bound_memory()
     _worker.update(plans=plans, keyring=keyring, check=LeakCheck(keyring))
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
@@ -93,7 +95,7 @@ class Sanitizer:
                 continue
             pool = self._ensure_pool()
             pending.append((batch, pool.submit(_sanitize, plan.info.qualified, batch, wire)))
-            while len(pending) > 2 * self.jobs:
+            while len(pending) > self.jobs:
                 batch, future = pending.popleft()
                 yield settled(batch, self._collect(future))
         while pending:

@@ -24,6 +24,7 @@ from .load.target import PostgresTarget, Target, open_target
 from .parallel import Sanitizer
 from .plan import TablePlan, build_plan
 from .rules import RuleSet
+from .runtime import bound_memory
 from .schema.model import ColumnInfo, TableInfo
 from .schema.portable import portable_tables
 from .schema.wire import decode, encode
@@ -178,6 +179,7 @@ def source_sequences(source: Source) -> dict[str, tuple[int, bool]]:
 
 def run(options: RunOptions, report: RunReport) -> RunReport:
     """Run the whole refresh; raise on findings or failure, leaving staging untouched."""
+    bound_memory()
     started = time.monotonic()
     report.started_at = datetime.now(UTC).isoformat(timespec="seconds")
     report.dry_run = options.dry_run

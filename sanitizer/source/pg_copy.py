@@ -15,7 +15,7 @@ import pyarrow.csv as csv
 
 from ..schema.model import TableInfo
 
-BLOCK_BYTES = 8 << 20
+BLOCK_BYTES = 4 << 20
 
 
 def quote_ident(name: str) -> str:

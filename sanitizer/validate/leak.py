@@ -31,6 +31,7 @@ from ..schema.model import ColumnInfo
 MIN_ANYWHERE_LENGTH = 5  # shorter values ("CA", "Bob") are too common to prove a leak by themselves
 MAX_LOW_ENTROPY_DIGITS = 6  # postal codes, house numbers, years: same-row check only
 CHUNK_VALUES = 1 << 22  # fingerprints read back at a time (32 MiB)
+COMPACT_PARTS = 64  # batches of one column's original fingerprints merged (deduplicated) at a time
 MAX_GRAM = 6  # longest run of words looked for inside free text (full names, street addresses, phones)
 DOMAIN = "validate/leak"
 PUNCTUATION = ".,;:!?()[]{}<>\"'`"
@@ -108,9 +109,7 @@ class Observation:
 @dataclass
 class LeakCheck:
     keyring: Keyring
-    _sensitive: list[np.ndarray] = field(default_factory=list)
-    _sensitive_owner: list[np.ndarray] = field(default_factory=list)
-    _owners: dict[str, int] = field(default_factory=dict)
+    _sensitive: dict[str, list[np.ndarray]] = field(default_factory=dict)  # column -> its originals' parts
     _spill: OutputSpill = field(default_factory=lambda: OutputSpill())
     _unique_seen: dict[str, list[np.ndarray]] = field(default_factory=dict)
     _unique_rows: dict[str, int] = field(default_factory=dict)
@@ -157,9 +156,10 @@ class LeakCheck:
         if seen.sensitive is not None:
             self.watched.add(column)
         if seen.sensitive is not None and len(seen.sensitive):
-            owner = self._owners.setdefault(column, len(self._owners))
-            self._sensitive.append(seen.sensitive)
-            self._sensitive_owner.append(np.full(len(seen.sensitive), owner, np.int16 if owner < 32000 else np.int32))
+            parts = self._sensitive.setdefault(column, [])
+            parts.append(seen.sensitive)
+            if len(parts) >= COMPACT_PARTS:  # repeated originals (a city, a first name) are kept once
+                self._sensitive[column] = [np.unique(np.concatenate(parts))]
         if seen.output is not None:
             self._spill.add(column, seen.output)
         if seen.unique is not None:
@@ -206,31 +206,36 @@ class LeakCheck:
         """Fingerprints of public low-entropy values: names and places from Faker's own lists."""
         return self._hash(pa.array(sorted(public_dictionary()), pa.string()))
 
+    def _leaks(self) -> list[Finding]:
+        """Intersect every column's originals with every output column's fingerprints, one output chunk
+        at a time: a shared bitmap picks the few candidates, each column's sorted originals confirm.
+        Memory: the distinct originals (8 bytes each) and the bitmap, never a whole output column."""
+        public = np.sort(self._public_dictionary())
+        originals: dict[str, np.ndarray] = {}
+        for column in sorted(self._sensitive):
+            values = np.unique(np.concatenate(self._sensitive.pop(column)))
+            originals[column] = values[~_isin_sorted(values, public)]
+        prefilter = Prefilter(expected=sum(len(v) for v in originals.values()))
+        for values in originals.values():
+            prefilter.add(values)
+        found = []
+        for column, chunks in self._spill.columns():
+            candidates = [prefilter.candidates(chunk) for chunk in chunks]
+            if not candidates:
+                continue
+            distinct = np.unique(np.concatenate(candidates))  # count each distinct original once
+            for source, values in originals.items():
+                hits = int(_isin_sorted(distinct, values).sum())
+                if hits:
+                    found.append(Finding("original_value_in_output", column, hits, source=source,
+                                         detail="distinct original values found in this column"))
+        return found
+
     def findings(self) -> list[Finding]:
         found = [Finding("unchanged_value", col, n, detail="rows whose masked value equals the original")
                  for col, n in sorted(self.unchanged.items())]
         if self._sensitive:
-            sensitive, owners = np.concatenate(self._sensitive), np.concatenate(self._sensitive_owner)
-            self._sensitive, self._sensitive_owner = [], []
-            dictionary = np.sort(self._public_dictionary())
-            public = _members(sensitive, dictionary, np.zeros(len(dictionary), np.int16), mask=True)
-            sensitive, owners = sensitive[~public], owners[~public]
-            order = np.argsort(sensitive)
-            sensitive, owners = sensitive[order], owners[order]
-            del order
-            names = {owner: name for name, owner in self._owners.items()}
-            prefilter = Prefilter(sensitive)  # one random read per output fingerprint, not a binary search
-            for column, chunks in self._spill.columns():
-                hits = [_members(prefilter.candidates(chunk), sensitive, owners) for chunk in chunks]
-                fps = np.concatenate([h[0] for h in hits]) if hits else np.empty(0, np.uint64)
-                if not len(fps):
-                    continue
-                _, first = np.unique(fps, return_index=True)  # count each distinct original once
-                hit_owners = np.concatenate([h[1] for h in hits])[first]
-                for owner_id, count in zip(*np.unique(hit_owners, return_counts=True), strict=True):
-                    found.append(Finding("original_value_in_output", column, int(count),
-                                         source=names[int(owner_id)],
-                                         detail="distinct original values found in this column"))
+            found += self._leaks()
         for column, parts in sorted(self._unique_seen.items()):
             distinct = len(np.unique(np.concatenate(parts)))
             dupes = self._unique_rows[column] - distinct
@@ -243,14 +248,12 @@ class LeakCheck:
 
 
 
-def _members(chunk: np.ndarray, sensitive: np.ndarray, owners: np.ndarray, *, mask: bool = False):
-    """The fingerprints of `chunk` found in the sorted `sensitive`, with the column each came from
-    (or, with mask=True, just which of `chunk` were found)."""
-    if not len(sensitive) or not len(chunk):
-        return np.zeros(len(chunk), bool) if mask else (np.empty(0, np.uint64), np.empty(0, owners.dtype))
-    pos = np.minimum(np.searchsorted(sensitive, chunk), len(sensitive) - 1)
-    hit = sensitive[pos] == chunk
-    return hit if mask else (chunk[hit], owners[pos[hit]])
+def _isin_sorted(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """Which of `values` are in the sorted array `sorted_set`."""
+    if not len(sorted_set) or not len(values):
+        return np.zeros(len(values), bool)
+    pos = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    return sorted_set[pos] == values
 
 
 def _chunks(handle: BinaryIO, values: int) -> Iterator[np.ndarray]:

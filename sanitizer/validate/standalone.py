@@ -26,7 +26,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -42,7 +41,7 @@ from ..rules import RuleSet, load_rules
 from ..schema.model import ColumnInfo, ForeignKey, SchemaInfo, TableInfo
 from ..source.reader import Source, short_reason
 from ..urls import identity, parse, same_database
-from .leak import Finding, LeakCheck
+from .leak import Finding, LeakCheck, Observation
 from .patterns import PatternCheck, check_allow_columns
 from .report import RunReport, TableReport
 
@@ -62,12 +61,7 @@ class DetachedLeakCheck(LeakCheck):
         if not column.is_text:
             return
         values = original if original.type == pa.string() else pc.cast(original, pa.string())
-        self.watched.add(column.qualified)
-        fps = self._fingerprints(values, anywhere_only=True)
-        if len(fps):
-            owner = self._owners.setdefault(column.qualified, len(self._owners))
-            self._sensitive.append(fps)
-            self._sensitive_owner.append(np.full(len(fps), owner, np.int32))
+        self.add(Observation(column.qualified, sensitive=self._fingerprints(values, anywhere_only=True)))
 
     def observe_output(self, column: ColumnInfo, output: pa.Array) -> None:
         """One batch of an output text column: its cells and the word runs inside them."""
