@@ -44,6 +44,7 @@ from sqlalchemy.schema import AddConstraint, CreateIndex, CreateTable
 
 from ..errors import Busy, ConfigError, LoadError
 from ..schema.model import TableInfo
+from ..schema.portable import PORTABLE_DEFAULTS
 from ..source.reader import short_reason
 from ..urls import redact
 from .target import Target
@@ -303,8 +304,11 @@ def adapt_foreign(copies: list[tuple[TableInfo, sa.Table]]) -> None:
     fk_names: set[str] = set()
     for _, table in copies:
         keyed = _key_columns(table)
+        first = next(iter(table.primary_key.columns), None)
         for column in table.columns:
             column.type = mysql_type(column.type)
+            if column.autoincrement is True and column is not first:  # MySQL: AUTO_INCREMENT must lead a key
+                column.autoincrement = False
             if column.name in keyed and isinstance(column.type, mysql.LONGTEXT):
                 column.type = mysql.VARCHAR(max(1, KEY_TEXT_CHARS // keyed[column.name]))
             _adapt_default(column)
@@ -380,14 +384,27 @@ def mysql_type(type_: sa.types.TypeEngine) -> sa.types.TypeEngine:
 
 
 def _adapt_default(column: sa.Column) -> None:
+    """Keep the defaults portable.py keeps (numbers, CURRENT_TIMESTAMP, NULL, TRUE, FALSE), for tables that did
+    not pass through it (synth hands over the source's own)."""
     default = column.server_default
     if default is None:
         return
     text = str(getattr(getattr(default, "arg", None), "text", getattr(default, "arg", ""))).strip()
-    if isinstance(column.type, mysql.LONGTEXT | mysql.LONGBLOB | mysql.JSON):
+    bare = text.strip("'\" ")
+    if bare.upper() not in PORTABLE_DEFAULTS and not _number(bare):
+        column.server_default = None  # the source's SQL (nextval(...), casts)
+    elif isinstance(column.type, mysql.LONGTEXT | mysql.LONGBLOB | mysql.JSON):
         column.server_default = None  # MySQL takes no literal default on TEXT, BLOB or JSON
     elif isinstance(column.type, mysql.DATETIME) and text.upper().startswith("CURRENT_TIMESTAMP"):
         column.server_default = sa.text("CURRENT_TIMESTAMP(6)")
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 # -- rows as SQL literals, rendered by Arrow ------------------------------------------------------
