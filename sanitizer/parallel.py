@@ -64,6 +64,7 @@ class Sanitizer:
         self.plans = {p.info.qualified: p for p in plans if not p.skip}
         self.keyring, self.leaks, self.jobs = keyring, leaks, jobs
         self.ledger = UniqueLedger(keyring)
+        self._lock = threading.Lock()  # tables may be mapped from several threads (pipeline.run_lanes)
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> Sanitizer:
@@ -82,7 +83,8 @@ class Sanitizer:
             """Here, in batch order: the ledger is one per run, so collisions resolve the same every time."""
             if not ledgered:
                 return out
-            return settle_unique(plan, ledgered, batch, out, self.keyring, self.ledger, self.leaks, wire)
+            with self._lock:
+                return settle_unique(plan, ledgered, batch, out, self.keyring, self.ledger, self.leaks, wire)
 
         pending: deque[tuple[pa.RecordBatch, Future]] = deque()
         for number, batch in enumerate(batches):
@@ -112,6 +114,10 @@ class Sanitizer:
         return out
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
+        with self._lock:
+            return self._start_pool()
+
+    def _start_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
                                              initializer=_start, initargs=(self.plans, self.keyring, os.getpid()))

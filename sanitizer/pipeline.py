@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import queue
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -200,13 +202,21 @@ def run(options: RunOptions, report: RunReport) -> RunReport:
             writer = BackgroundWriter(target.write)
             try:
                 with Sanitizer(plans, options.keyring, leaks, options.jobs) as sanitizer:
+                    table_reports = {}
                     for plan in plans:
-                        table_report = TableReport(plan.info.qualified, skipped=plan.skip,
-                                                   columns={c: s.name for c, s in plan.strategies.items()})
-                        report.tables.append(table_report)
-                        if not plan.skip:
-                            _sanitize_table(plan, source, target, writer, sanitizer, patterns, table_report, say,
-                                            queries.get(plan.info.qualified))
+                        table_reports[plan.info.qualified] = TableReport(
+                            plan.info.qualified, skipped=plan.skip,
+                            columns={c: s.name for c, s in plan.strategies.items()})
+                        report.tables.append(table_reports[plan.info.qualified])
+
+                    def work(plan: TablePlan, connection: sa.Connection, stop: threading.Event) -> None:
+                        _sanitize_table(plan, source, target, writer, sanitizer, patterns,
+                                        table_reports[plan.info.qualified], say, queries.get(plan.info.qualified),
+                                        connection=connection, stop=stop)
+
+                    groups = lanes([p for p in plans if not p.skip])
+                    with source.snapshot_connections(min(options.jobs, len(groups))) as readers:
+                        run_lanes(groups, readers, work)
                     report.uniqueness_resolved = dict(sanitizer.ledger.resolved)
             finally:
                 writer.close()
@@ -242,12 +252,84 @@ def read_queries(source: Source, plans: list[TablePlan], rules: RuleSet) -> dict
     return queries
 
 
+def lanes(plans: list[TablePlan]) -> list[list[TablePlan]]:
+    """Tables that may be read side by side, in groups read one after another (plan order inside).
+
+    Tables whose UNIQUE columns share a keyed mapping go in one group: the uniqueness ledger lets the
+    first input in read order keep its output, so their batches must meet it in the same order in
+    every run. Every other table is a group of its own.
+    """
+    groups: list[list[TablePlan]] = []
+    group_of: dict[str, int] = {}  # mapping key -> index of the group that reads its tables
+    for plan in plans:
+        keys = {plan.strategies[name].mapping_key() for name in plan.ledgered()}
+        found = sorted({group_of[k] for k in keys if k in group_of})
+        index = found[0] if found else len(groups)
+        if not found:
+            groups.append([])
+        groups[index].append(plan)
+        for other in found[1:]:  # a table sharing mappings with two groups joins them
+            groups[index] += groups[other]
+            groups[other] = []
+            group_of.update({k: index for k, g in group_of.items() if g == other})
+        group_of.update(dict.fromkeys(keys, index))
+    order = {id(p): i for i, p in enumerate(plans)}
+    return [sorted(group, key=lambda p: order[id(p)]) for group in groups if group]
+
+
+def run_lanes(groups: list[list[TablePlan]], readers: list[sa.Connection],
+              work: Callable[[TablePlan, sa.Connection, threading.Event], None]) -> None:
+    """Each reader (a connection in the source's snapshot) takes the next group until none is left;
+    one reader means plan order in this thread. The first error stops the others between batches."""
+    stop = threading.Event()
+    if len(readers) == 1:
+        for group in groups:
+            for plan in group:
+                work(plan, readers[0], stop)
+        return
+    pending: queue.SimpleQueue[list[TablePlan]] = queue.SimpleQueue()
+    for group in groups:
+        pending.put(group)
+    errors: list[BaseException] = []
+
+    def take(connection: sa.Connection) -> None:
+        try:
+            while not stop.is_set():
+                try:
+                    group = pending.get_nowait()
+                except queue.Empty:
+                    return
+                for plan in group:
+                    work(plan, connection, stop)
+        except _Stopped:
+            return
+        except BaseException as exc:  # re-raised in the calling thread
+            errors.append(exc)
+            stop.set()
+
+    threads = [threading.Thread(target=take, args=(c,), name=f"sanitizer-lane-{i}", daemon=True)
+               for i, c in enumerate(readers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+class _Stopped(Exception):
+    """Another lane failed: this one stops between batches."""
+
+
 def _sanitize_table(plan: TablePlan, source: Source, target: Target, writer: BackgroundWriter, sanitizer: Sanitizer,
                     patterns: PatternCheck, table_report: TableReport, say: Callable[[str], None],
-                    query: sa.Select | None = None) -> None:
+                    query: sa.Select | None = None, connection: sa.Connection | None = None,
+                    stop: threading.Event | None = None) -> None:
     """Stream one table: read ahead in one thread, sanitize (here or in workers), write behind in another."""
     t0 = time.monotonic()
-    for out in sanitizer.map(plan, prefetch(source.batches(plan.info, query)), wire=source.wire):
+    for out in sanitizer.map(plan, prefetch(source.batches(plan.info, query, connection)), wire=source.wire):
+        if stop is not None and stop.is_set():
+            raise _Stopped()
         patterns.observe_batch(plan.info, plan.strategies, out)
         if source.wire and not target.wants_wire:
             out = decode_all(plan.info, out)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,6 +27,7 @@ SNAPSHOT = "sanitizer_snapshot"  # Connection.info key: the id pg_export_snapsho
 PG_DDL = "sanitizer_pg_ddl"  # MetaData.info key: callable -> SchemaDDL | None (read by PostgresTarget)
 
 DEFAULT_BATCH_ROWS = 50_000
+SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+")  # what pg_export_snapshot() returns
 
 
 class Source:
@@ -97,13 +101,48 @@ class Source:
             select = sa.select(*(table.c[c.name] for c in info.columns))
         return select.where(sa.text(where)) if where else select
 
-    def batches(self, info: TableInfo, query: sa.Select | None = None) -> Iterator[pa.RecordBatch]:
-        """Stream the table's rows (or those of `query`, from rows_query) as record batches of bounded size."""
+    @contextmanager
+    def snapshot_connections(self, count: int) -> Iterator[list[Connection]]:
+        """`count` connections that all read the very snapshot of this source (this one first).
+
+        PostgreSQL only, and only when the snapshot was exported: each extra connection opens its own
+        REPEATABLE READ, READ ONLY transaction and adopts it with SET TRANSACTION SNAPSHOT, so tables
+        read in parallel are as consistent as tables read one after another. Elsewhere: just this one.
+        """
+        snapshot = self.connection.info.get(SNAPSHOT)
+        if count <= 1 or not self.wire or not snapshot or not SNAPSHOT_ID.fullmatch(snapshot):
+            yield [self.connection]
+            return
+        extra: list[Connection] = []
+        try:
+            for _ in range(count - 1):
+                conn = self._engine.connect().execution_options(isolation_level="REPEATABLE READ",
+                                                                postgresql_readonly=True)
+                extra.append(conn)
+                conn.begin()
+                conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")  # no parameters in SET
+        except sa.exc.SQLAlchemyError as exc:
+            for conn in extra:
+                conn.close()
+            raise SourceError(f"cannot share the source snapshot with another reader: {short_reason(exc)}") \
+                from exc
+        try:
+            yield [self.connection, *extra]
+        finally:
+            for conn in extra:
+                with contextlib.suppress(sa.exc.SQLAlchemyError):
+                    conn.rollback()
+                conn.close()
+
+    def batches(self, info: TableInfo, query: sa.Select | None = None,
+                connection: Connection | None = None) -> Iterator[pa.RecordBatch]:
+        """Stream the table's rows (or those of `query`, from rows_query) as record batches of bounded size;
+        `connection`: one of snapshot_connections() (default: the source's own)."""
         if self.wire:
             try:
-                raw = self.connection.connection.driver_connection
+                raw = (connection or self.connection).connection.driver_connection
                 if query is not None:
-                    compiled = query.compile(dialect=self.connection.dialect)
+                    compiled = query.compile(dialect=(connection or self.connection).dialect)
                     yield from copy_batches(raw, info, select=(str(compiled), dict(compiled.params)))
                     return
                 if info.qualified in self._leaves:  # a partitioned parent: its rows are in its leaves

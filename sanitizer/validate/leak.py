@@ -13,6 +13,7 @@ e-mails, phones, addresses, identifiers and full names count anywhere. See docs/
 from __future__ import annotations
 
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -115,6 +116,7 @@ class LeakCheck:
     _unique_rows: dict[str, int] = field(default_factory=dict)
     unchanged: dict[str, int] = field(default_factory=dict)
     watched: set[str] = field(default_factory=set)  # columns whose originals are fingerprinted
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def observe(self, column: ColumnInfo, original: pa.Array, output: pa.Array, transformed: bool,
                 check_unique: bool = True) -> None:
@@ -150,6 +152,10 @@ class LeakCheck:
         return self._hash(values)
 
     def add(self, seen: Observation) -> None:
+        with self._lock:  # tables may be read side by side (pipeline.run_lanes)
+            self._add(seen)
+
+    def _add(self, seen: Observation) -> None:
         column = seen.column
         if seen.unchanged:
             self.unchanged[column] = self.unchanged.get(column, 0) + seen.unchanged

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
@@ -59,3 +61,65 @@ def test_a_leak_is_found_when_workers_do_the_work(pg_fixture, pg_server, monkeyp
     finds = {(f.kind, f.column, f.source) for f in report.findings}
     assert ("original_value_in_output", "public.invoice.billing_address", "public.customer.address") in finds
     pg_server.drop_database(target)
+
+
+def test_tables_read_side_by_side_share_one_snapshot(pg_fixture, pg_server, monkeypatch) -> None:
+    """Rows committed after the run's snapshot but before the second reader starts stay invisible to it."""
+    from sanitizer.source.reader import Source
+
+    source = pg_fixture("chinook")
+    original = Source.snapshot_connections
+    readers_seen: list[int] = []
+
+    def commit_then_share(self, count):
+        engine = sa.create_engine(source)
+        with engine.begin() as conn:  # another session writes prod after the snapshot was exported
+            conn.exec_driver_sql("INSERT INTO genre (genre_id, name) VALUES (9001, 'late genre')")
+            conn.exec_driver_sql("INSERT INTO media_type (media_type_id, name) VALUES (9001, 'late type')")
+            conn.exec_driver_sql("INSERT INTO artist (artist_id, name) VALUES (9001, 'late artist')")
+        engine.dispose()
+        manager = original(self, count)
+        connections = manager.__enter__()
+        readers_seen.append(len(connections))
+        # every reader, the extra one too, sees prod as of the run's snapshot, not as of its own start
+        assert [c.exec_driver_sql("SELECT count(*) FROM genre").scalar() for c in connections] == [25, 25]
+        try:
+            yield connections
+        finally:
+            manager.__exit__(None, None, None)
+
+    monkeypatch.setattr(Source, "snapshot_connections", contextlib.contextmanager(commit_then_share))
+    target = pg_server.new_database("par")
+    options = RunOptions(source=parse(source, what="source"), rules=load_rules([REPO / "rules" / "chinook.yaml"]),
+                         keyring=Keyring("parallel-key-0123456"), target=parse(target, what="target"), jobs=2)
+    report = run(options, new_report(options, {}))
+    assert readers_seen == [2]  # two readers really ran
+    rows = {t.name: t.rows_written for t in report.tables}
+    assert rows["public.genre"] == 25 and rows["public.media_type"] == 5 and rows["public.artist"] == 275
+    engine = sa.create_engine(target)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM genre WHERE genre_id = 9001").scalar() == 0
+    engine.dispose()
+    pg_server.drop_database(target)
+
+
+def test_tables_sharing_a_unique_mapping_are_read_in_one_lane(tmp_path: Path) -> None:
+    from sanitizer.pipeline import lanes
+    from sanitizer.plan import build_plan
+    from sanitizer.schema.model import ColumnInfo, SchemaInfo, TableInfo
+
+    def table(name: str, unique: bool) -> TableInfo:
+        column = ColumnInfo(table=name, name="email", type_name="TEXT", arrow_type=pa.string(), unique=unique)
+        return TableInfo(schema=None, name=name, columns=(column,))
+
+    schema = SchemaInfo(dialect="sqlite", default_schema=None, tables={
+        "users": table("users", True), "notes": table("notes", False), "admins": table("admins", True),
+        "other": table("other", True)})
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text("version: 1\ntables:\n  users: {columns: {email: email}}\n"
+                          "  notes: {columns: {email: keep}}\n  admins: {columns: {email: email}}\n"
+                          "  other: {columns: {email: {strategy: email, email_domain: example.org}}}\n")
+    rules = load_rules([rules_file])
+    groups = [[p.info.name for p in group] for group in lanes(build_plan(schema, rules))]
+    assert ["users", "admins"] in groups  # same mapping on UNIQUE columns: one lane, in plan order
+    assert ["notes"] in groups and ["other"] in groups
