@@ -49,6 +49,8 @@ def sa_type(column: ColumnInfo, dialect: str) -> sa.types.TypeEngine:
         return sa.Uuid()
     if dialect == "postgresql" and words & {"NUMERIC", "DECIMAL"}:
         return sa.Numeric()
+    if dialect == "postgresql" and "INTERVAL" in words:  # carried as PostgreSQL's text form (schema/types.py)
+        return sa.Interval()
     if column.max_length:
         return sa.String(column.max_length)
     return sa.Text()

@@ -28,7 +28,9 @@ def arrow_type_for(type_: sa.types.TypeEngine) -> pa.DataType:
     if isinstance(type_, sa.Time):
         return pa.time64("us")
     if isinstance(type_, sa.Interval):
-        return pa.duration("us")
+        # text as PostgreSQL prints it ("1 mon 2 days 03:00:00"): months and days have no fixed length,
+        # so an Arrow duration cannot hold every interval, and PostgreSQL reads the text back exactly
+        return pa.string()
     if isinstance(type_, sa.LargeBinary):
         return pa.binary()
     return pa.string()  # text, enums, JSON, UUIDs and anything the driver hands over as text

@@ -170,3 +170,30 @@ def test_a_database_error_during_the_load_is_exit_3_and_staging_unchanged(cli, p
     assert result.returncode == 3, result.stderr
     assert "adding constraints, indexes and triggers failed" in result.stderr and "short" in result.stderr
     assert checksums(pg_url) == before and leftovers(pg_url) == []
+
+
+def test_intervals_travel_exactly_through_a_snapshot(cli, pg_url, pg_server, tmp_path: Path) -> None:
+    """PostgreSQL intervals (months and days have no fixed length) go to Parquet as PostgreSQL's text and
+    come back equal, with and without the source's DDL."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE plans (id int PRIMARY KEY, holder text NOT NULL, term interval)")
+        conn.exec_driver_sql("INSERT INTO plans VALUES (1, 'Ann Lee', '1 year 2 mons 3 days 04:05:06.5'), "
+                             "(2, 'Bo Chan', '-3 days'), (3, 'Cy Diaz', NULL)")
+    engine.dispose()
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("version: 1\ntables:\n  plans:\n    columns:\n      id: keep\n"
+                     "      holder: {strategy: fake, kind: name}\n      term: keep\n")
+    expected = rows(pg_url, "SELECT id, term::text FROM plans ORDER BY id")
+    for env in ({}, {"SANITIZER_PG_DUMP": str(tmp_path / "no-pg_dump")}):  # the source's DDL, then rebuilt
+        snap = tmp_path / f"snap{len(env)}"
+        ok(cli("run", "--source", pg_url, "--rules", str(rules), "--out", str(snap), env=env))
+        assert bool(json.loads((snap / "manifest.json").read_text()).get("pg_ddl")) == (not env)
+        assert pq.read_table(snap / "tables" / "public.plans.parquet").column("term").to_pylist() == \
+            ["1 year 2 mons 3 days 04:05:06.5", "-3 days", None]
+        loaded = pg_server.new_database("iv")
+        ok(cli("load", "--from", str(snap), "--target", loaded))
+        assert rows(loaded, "SELECT id, term::text FROM plans ORDER BY id") == expected
+        pg_server.drop_database(loaded)
