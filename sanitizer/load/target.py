@@ -185,6 +185,7 @@ class PostgresTarget(Target):
             seq = match.group("name").split(".")[-1].strip('"')
             self._conn.exec_driver_sql(f'CREATE SEQUENCE IF NOT EXISTS "{table.schema}"."{seq}"')
             column.server_default = sa.DefaultClause(sa.text(f"nextval('\"{table.schema}\".\"{seq}\"'::regclass)"))
+            column.autoincrement = False  # else CREATE TABLE says SERIAL and makes a second sequence
             column.info["sequence"] = (f'"{table.schema}"."{seq}"', match.group("name"))
 
     def write(self, info: TableInfo, batch: pa.RecordBatch) -> None:
@@ -223,7 +224,7 @@ class PostgresTarget(Target):
                 for column in table.columns:
                     if "sequence" in column.info:
                         shadow_seq, source_name = column.info["sequence"]
-                        value = sequences.get(source_name)
+                        value = sequences.get(source_name.replace('"', ""))  # '"public".s' -> public.s
                         if value is not None:
                             self._conn.execute(sa.text("SELECT setval(:s, :v, :c)"),
                                                {"s": shadow_seq, "v": value[0], "c": value[1]})

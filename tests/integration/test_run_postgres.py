@@ -143,3 +143,35 @@ def test_strategy_that_cannot_serve_the_column_is_exit_2(cli, pg_fixture, tmp_pa
     assert result.returncode == 2
     assert "tables.employee.columns.last_name: public.employee.last_name (VARCHAR(20)): the column is NOT NULL" \
         in result.stderr
+
+
+def test_without_pg_dump_serial_columns_keep_their_sequence_and_its_value(cli, pg_url, pg_server,
+                                                                          tmp_path: Path) -> None:
+    """The reflected fallback (no usable pg_dump): one sequence per serial column, set to the source's value,
+    in the default schema and in another one, so inserts into staging do not collide with loaded rows."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (id serial PRIMARY KEY, name text)")
+        conn.exec_driver_sql("INSERT INTO t (name) SELECT 'n' || i FROM generate_series(1, 50) i")
+        conn.exec_driver_sql("CREATE SCHEMA other")
+        conn.exec_driver_sql("CREATE TABLE other.u (id bigserial PRIMARY KEY, v text)")
+        conn.exec_driver_sql("INSERT INTO other.u (v) VALUES ('a'), ('b')")
+    engine.dispose()
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("version: 1\ntables:\n  t: {columns: {id: keep, name: keep}}\n"
+                     "  other.u: {columns: {id: keep, v: keep}}\n")
+    staging = pg_server.new_database("noseq")
+    result = cli("run", "--source", pg_url, "--target", staging, "--rules", str(rules),
+                 env={"SANITIZER_PG_DUMP": str(tmp_path / "no-pg_dump")})
+    assert result.returncode == 0, result.stderr
+    assert "staging gets tables, keys and indexes only" in result.stderr
+    assert sorted(rows(staging, "SELECT schemaname, sequencename, last_value FROM pg_sequences "
+                                "WHERE schemaname IN ('public', 'other')")) == \
+        [("other", "u_id_seq", 2), ("public", "t_id_seq", 50)]
+    engine = sa.create_engine(staging)
+    with engine.begin() as conn:  # the next insert follows on
+        assert conn.exec_driver_sql("INSERT INTO t (name) VALUES ('new') RETURNING id").scalar() == 51
+    engine.dispose()
+    pg_server.drop_database(staging)
