@@ -102,7 +102,8 @@ def demo(directory: Path) -> None:
 @target_option
 @click.option("--out", type=click.Path(path_type=Path), help="Write a sanitized Parquet snapshot here instead.")
 @click.option("--config", "config_file", type=click.Path(path_type=Path), help="YAML file holding these options.")
-@click.option("--jobs", type=click.IntRange(min=1), help="Readers (tables side by side, one snapshot) and worker processes (default: cores).")
+@click.option("--jobs", type=click.IntRange(min=1),
+              help="Readers (tables side by side, one snapshot) and worker processes (default: cores).")
 @click.option("--actor", help="Who runs this, for the audit log (default: the OS user).")
 @click.option("--dry-run", is_flag=True, help="Read, sanitize and validate; do not touch staging.")
 @click.option("--subset", multiple=True, metavar="TABLE:PERCENT|WHERE",

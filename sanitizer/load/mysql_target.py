@@ -31,7 +31,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -45,11 +45,10 @@ from sqlalchemy.schema import AddConstraint, CreateIndex, CreateTable
 from ..errors import Busy, ConfigError, LoadError
 from ..schema.model import TableInfo
 from ..schema.portable import PORTABLE_DEFAULTS
-from ..source.reader import short_reason
+from ..source.reader import MYSQL_DDL, short_reason
 from ..urls import redact
 from .target import Target
 
-MYSQL_DDL = "sanitizer_mysql_ddl"  # MetaData.info key: callable -> {table name: SHOW CREATE TABLE text}
 NEW_SUFFIX = "__sanitizer_new"
 OLD_SUFFIX = "__sanitizer_old"
 MAX_NAME = 64  # MySQL identifiers and GET_LOCK names
@@ -96,12 +95,6 @@ def reason(exc: BaseException) -> str:
             text = pattern.sub(replacement, text)
         return f"{text[:300]} (MySQL error {orig.args[0]})"
     return short_reason(exc)
-
-
-def create_statements(conn: sa.Connection, names: Iterable[str]) -> dict[str, str]:
-    """SHOW CREATE TABLE of each table, read on the source's snapshot connection: what a MySQL Source
-    offers the target as MetaData.info[MYSQL_DDL] (a callable returning this)."""
-    return {name: conn.exec_driver_sql(f"SHOW CREATE TABLE {qi(name)}").one()[1] for name in names}
 
 
 class MySQLTarget(Target):
@@ -490,9 +483,3 @@ def insert_statements(head: bytes, batch: pa.RecordBatch, info: TableInfo, bits:
         end = min(max(end, start + 1), len(rows))
         yield head + data[offsets[start]:offsets[end] - 1].tobytes()  # without the last row's comma
         start = end
-
-
-def ddl_provider(conn: sa.Connection, names: Iterable[str]) -> Callable[[], dict[str, str]]:
-    """What a MySQL Source would put in MetaData.info[MYSQL_DDL]: read lazily, inside its snapshot."""
-    names = list(names)
-    return lambda: create_statements(conn, names)

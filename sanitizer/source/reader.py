@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -25,6 +25,7 @@ from .pg_copy import copy_batches
 
 SNAPSHOT = "sanitizer_snapshot"  # Connection.info key: the id pg_export_snapshot() gave, if any
 PG_DDL = "sanitizer_pg_ddl"  # MetaData.info key: callable -> SchemaDDL | None (read by PostgresTarget)
+MYSQL_DDL = "sanitizer_mysql_ddl"  # MetaData.info key: callable -> {table: SHOW CREATE TABLE} (MySQLTarget)
 
 DEFAULT_BATCH_ROWS = 50_000
 SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+")  # what pg_export_snapshot() returns
@@ -55,6 +56,8 @@ class Source:
             self._leaves = partitioned_leaves(self._conn)
             # the target finds the source's DDL here without a new parameter through the pipeline
             self.metadata.info[PG_DDL] = self.pg_ddl
+        elif self._conn.dialect.name == "mysql":  # the staging tables' own DDL: counters, CHECKs, charsets
+            self.metadata.info[MYSQL_DDL] = ddl_provider(self._conn, [t.name for t in self.metadata.tables.values()])
         return self
 
     def pg_ddl(self) -> SchemaDDL | None:
@@ -174,6 +177,17 @@ class Source:
                 yield pa.RecordBatch.from_arrays(arrays, schema=schema)
         except sa.exc.SQLAlchemyError as exc:
             raise SourceError(f"reading {info.qualified} failed: {short_reason(exc)}") from exc
+
+
+def create_statements(conn: Connection, names: Iterable[str]) -> dict[str, str]:
+    """SHOW CREATE TABLE of each MySQL table, read on the source's snapshot connection."""
+    return {name: conn.exec_driver_sql(f"SHOW CREATE TABLE `{name.replace('`', '``')}`").one()[1] for name in names}
+
+
+def ddl_provider(conn: Connection, names: Iterable[str]) -> Callable[[], dict[str, str]]:
+    """What a MySQL Source offers as MetaData.info[MYSQL_DDL]: read lazily, inside its snapshot."""
+    names = list(names)
+    return lambda: create_statements(conn, names)
 
 
 def _to_arrow_value(sql_type: sa.types.TypeEngine, arrow_type: pa.DataType):
