@@ -14,6 +14,22 @@ BITS_PER_MEMBER = 16  # ~6% false candidates at full load, ~3% just after growin
 MIN_BITS, MAX_BITS = 16, 29  # 8 KiB .. 64 MiB
 
 
+def sorted_unique(values: np.ndarray, *, in_place: bool = False) -> np.ndarray:
+    """np.unique for fingerprints, by sorting: numpy 2.4's plain np.unique took 1.5 s on 2M uint64
+    (a hash-based path) where np.sort takes 10 ms. in_place sorts `values` itself (no copy)."""
+    if in_place:
+        values.sort()
+        ordered = values
+    else:
+        ordered = np.sort(values)
+    if len(ordered) < 2:
+        return ordered
+    keep = np.empty(len(ordered), bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
+
+
 class Prefilter:
     """A bitmap with one bit set per member; grows (rebuilt from `members`) as members are added."""
 

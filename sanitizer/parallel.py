@@ -65,6 +65,8 @@ class Sanitizer:
         self.keyring, self.leaks, self.jobs = keyring, leaks, jobs
         self.ledger = UniqueLedger(keyring)
         self._lock = threading.Lock()  # tables may be mapped from several threads (pipeline.run_lanes)
+        # batches in the pool at once, over all tables: bounds memory whatever the number of lanes
+        self._slots = threading.Semaphore(jobs + 1)
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> Sanitizer:
@@ -86,23 +88,36 @@ class Sanitizer:
             with self._lock:
                 return settle_unique(plan, ledgered, batch, out, self.keyring, self.ledger, self.leaks, wire)
 
-        pending: deque[tuple[pa.RecordBatch, Future]] = deque()
-        for number, batch in enumerate(batches):
-            if self.jobs <= 1 or (number == 0 and self._pool is None):
-                first = sanitize_batch(plan, batch, self.keyring, self.leaks, wire=wire)
-                if self.jobs <= 1:
-                    yield settled(batch, first)
+        pending: deque[tuple[pa.RecordBatch, Future, bool]] = deque()  # (input, result, holds a slot)
+
+        def oldest() -> pa.RecordBatch:
+            batch, future, slot = pending.popleft()
+            try:
+                return settled(batch, self._collect(future))
+            finally:
+                if slot:
+                    self._slots.release()
+
+        try:
+            for number, batch in enumerate(batches):
+                if self.jobs <= 1 or (number == 0 and self._pool is None):
+                    first = sanitize_batch(plan, batch, self.keyring, self.leaks, wire=wire)
+                    if self.jobs <= 1:
+                        yield settled(batch, first)
+                        continue
+                    pending.append((batch, _done(first), False))
                     continue
-                pending.append((batch, _done(first)))
-                continue
-            pool = self._ensure_pool()
-            pending.append((batch, pool.submit(_sanitize, plan.info.qualified, batch, wire)))
-            while len(pending) > self.jobs:
-                batch, future = pending.popleft()
-                yield settled(batch, self._collect(future))
-        while pending:
-            batch, future = pending.popleft()
-            yield settled(batch, self._collect(future))
+                pool = self._ensure_pool()
+                while not self._slots.acquire(blocking=not pending):  # all tables share jobs + 1 slots
+                    yield oldest()
+                pending.append((batch, pool.submit(_sanitize, plan.info.qualified, batch, wire), True))
+            while pending:
+                yield oldest()
+        finally:  # closed early (an error here or in another lane): give the slots back
+            for _, future, slot in pending:
+                future.cancel()
+                if slot:
+                    self._slots.release()
 
     def _collect(self, future: Future) -> pa.RecordBatch:
         result = future.result()

@@ -14,15 +14,22 @@ import ctypes.util
 
 import pyarrow as pa
 
-M_ARENA_MAX = -8  # mallopt parameter (glibc malloc.h)
+M_ARENA_MAX = -8  # mallopt parameters (glibc malloc.h)
+M_MMAP_THRESHOLD = -3
 ARENAS = 2
+MMAP_THRESHOLD = 1 << 20  # fixed: glibc otherwise raises it to the largest block freed (up to 32 MiB)
 
 
 def bound_memory() -> None:
     """Use jemalloc for Arrow buffers where this pyarrow has it, and few glibc arenas; best effort."""
     with contextlib.suppress(NotImplementedError, AttributeError, pa.ArrowException):
         pa.set_memory_pool(pa.jemalloc_memory_pool())
+        pa.jemalloc_set_decay_ms(0)  # hand freed pages back at once: batches come and go quickly
     name = ctypes.util.find_library("c")
     if name:
         with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(name).mallopt(M_ARENA_MAX, ARENAS)
+            libc = ctypes.CDLL(name)
+            libc.mallopt(M_ARENA_MAX, ARENAS)
+            # fingerprint arrays and per-batch buffers of a MiB and more are mapped on their own and
+            # unmapped when freed, instead of lingering in the heap after glibc raised the threshold
+            libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)

@@ -21,7 +21,7 @@ from ..schema.pgddl import SchemaDDL, dump_schema
 from ..schema.reflect import reflect, user_schemas
 from ..urls import redact
 from .partitions import leaf_batches, partitioned_leaves
-from .pg_copy import copy_batches
+from .pg_copy import PsqlFailed, copy_batches, find_psql, psql_copy_batches
 
 SNAPSHOT = "sanitizer_snapshot"  # Connection.info key: the id pg_export_snapshot() gave, if any
 PG_DDL = "sanitizer_pg_ddl"  # MetaData.info key: callable -> SchemaDDL | None (read by PostgresTarget)
@@ -137,6 +137,14 @@ class Source:
                     conn.rollback()
                 conn.close()
 
+    def _psql_copy(self) -> Callable[..., Iterator[pa.RecordBatch]] | None:
+        """Whole tables are read by psql in the exported snapshot when both are there (pg_copy.py)."""
+        snapshot = self.connection.info.get(SNAPSHOT)
+        psql = find_psql() if snapshot and SNAPSHOT_ID.fullmatch(snapshot) else None
+        if psql is None:
+            return None
+        return lambda _raw, info: psql_copy_batches(psql, self.url, snapshot, info)
+
     def batches(self, info: TableInfo, query: sa.Select | None = None,
                 connection: Connection | None = None) -> Iterator[pa.RecordBatch]:
         """Stream the table's rows (or those of `query`, from rows_query) as record batches of bounded size;
@@ -148,11 +156,12 @@ class Source:
                     compiled = query.compile(dialect=(connection or self.connection).dialect)
                     yield from copy_batches(raw, info, select=(str(compiled), dict(compiled.params)))
                     return
+                copy = self._psql_copy() or copy_batches
                 if info.qualified in self._leaves:  # a partitioned parent: its rows are in its leaves
-                    yield from leaf_batches(raw, info, self._leaves[info.qualified], copy_batches)
+                    yield from leaf_batches(raw, info, self._leaves[info.qualified], copy)
                     return
-                yield from copy_batches(raw, info)
-            except psycopg.Error as exc:
+                yield from copy(raw, info)
+            except (psycopg.Error, PsqlFailed) as exc:
                 raise SourceError(f"reading {info.qualified} failed: {short_reason(exc)}") from exc
             return
         table = self.sa_table(info)

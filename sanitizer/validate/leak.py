@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..keys import Keyring
-from ..membership import Prefilter
+from ..membership import Prefilter, sorted_unique
 from ..schema.model import ColumnInfo
 
 MIN_ANYWHERE_LENGTH = 5  # shorter values ("CA", "Bob") are too common to prove a leak by themselves
@@ -165,7 +165,7 @@ class LeakCheck:
             parts = self._sensitive.setdefault(column, [])
             parts.append(seen.sensitive)
             if len(parts) >= COMPACT_PARTS:  # repeated originals (a city, a first name) are kept once
-                self._sensitive[column] = [np.unique(np.concatenate(parts))]
+                self._sensitive[column] = [sorted_unique(np.concatenate(parts), in_place=True)]
         if seen.output is not None:
             self._spill.add(column, seen.output)
         if seen.unique is not None:
@@ -219,7 +219,7 @@ class LeakCheck:
         public = np.sort(self._public_dictionary())
         originals: dict[str, np.ndarray] = {}
         for column in sorted(self._sensitive):
-            values = np.unique(np.concatenate(self._sensitive.pop(column)))
+            values = sorted_unique(np.concatenate(self._sensitive.pop(column)), in_place=True)
             originals[column] = values[~_isin_sorted(values, public)]
         prefilter = Prefilter(expected=sum(len(v) for v in originals.values()))
         for values in originals.values():
@@ -229,7 +229,7 @@ class LeakCheck:
             candidates = [prefilter.candidates(chunk) for chunk in chunks]
             if not candidates:
                 continue
-            distinct = np.unique(np.concatenate(candidates))  # count each distinct original once
+            distinct = sorted_unique(np.concatenate(candidates), in_place=True)  # count each distinct original once
             for source, values in originals.items():
                 hits = int(_isin_sorted(distinct, values).sum())
                 if hits:
@@ -243,7 +243,7 @@ class LeakCheck:
         if self._sensitive:
             found += self._leaks()
         for column, parts in sorted(self._unique_seen.items()):
-            distinct = len(np.unique(np.concatenate(parts)))
+            distinct = len(sorted_unique(np.concatenate(parts), in_place=True))
             dupes = self._unique_rows[column] - distinct
             if dupes:
                 found.append(Finding("duplicate_in_unique", column, dupes,

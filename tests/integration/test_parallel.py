@@ -91,7 +91,7 @@ def test_tables_read_side_by_side_share_one_snapshot(pg_fixture, pg_server, monk
     monkeypatch.setattr(Source, "snapshot_connections", contextlib.contextmanager(commit_then_share))
     target = pg_server.new_database("par")
     options = RunOptions(source=parse(source, what="source"), rules=load_rules([REPO / "rules" / "chinook.yaml"]),
-                         keyring=Keyring("parallel-key-0123456"), target=parse(target, what="target"), jobs=2)
+                         keyring=Keyring("parallel-key-0123456"), target=parse(target, what="target"), jobs=4)
     report = run(options, new_report(options, {}))
     assert readers_seen == [2]  # two readers really ran
     rows = {t.name: t.rows_written for t in report.tables}
@@ -123,3 +123,35 @@ def test_tables_sharing_a_unique_mapping_are_read_in_one_lane(tmp_path: Path) ->
     groups = [[p.info.name for p in group] for group in lanes(build_plan(schema, rules))]
     assert ["users", "admins"] in groups  # same mapping on UNIQUE columns: one lane, in plan order
     assert ["notes"] in groups and ["other"] in groups
+
+
+def test_psql_and_psycopg_reads_give_identical_staging(cli, pg_fixture, pg_server, tmp_path: Path) -> None:
+    """Whole tables stream through psql in the run's snapshot; without psql, through psycopg's COPY."""
+    source = pg_fixture("pagila")  # partitions, arrays, tsvector, bytea, newlines inside values
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("version: 1\ndefaults: {unknown_columns: keep}\n"
+                     "tables:\n  customer: {columns: {email: {strategy: email}, last_name: {strategy: fake, "
+                     "kind: last_name}}}\n  address: {columns: {phone: {strategy: set, value: \"555-0100\"}}}\n"
+                     "  staff: {columns: {email: email, password: nullify, picture: nullify}}\n")
+    outputs = []
+    for psql in ("", "none"):
+        target = pg_server.new_database("psql")
+        env = {"SANITIZER_PSQL": psql} if psql else {}
+        result = cli("run", "--source", source, "--target", target, "--rules", str(rules), env=env)
+        assert result.returncode == 0, result.stderr
+        outputs.append(dump(target))
+        pg_server.drop_database(target)
+    assert outputs[0] == outputs[1]
+    assert sum(len(rows) for rows in outputs[0].values()) > 40_000
+
+
+def test_a_failing_psql_is_a_runtime_error_naming_the_table(cli, pg_fixture, pg_url, tmp_path: Path) -> None:
+    fake = tmp_path / "psql"
+    fake.write_text("#!/bin/sh\necho 'psql: ERROR:  permission denied for table artist' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    source = pg_fixture("chinook")
+    result = cli("run", "--source", source, "--target", pg_url, "--rules", str(REPO / "rules" / "chinook.yaml"),
+                 env={"SANITIZER_PSQL": str(fake)})
+    assert result.returncode == 3
+    assert "failed: psql: ERROR:  permission denied for table artist" in result.stderr
+    assert "Traceback" not in result.stderr
