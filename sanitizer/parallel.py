@@ -35,6 +35,9 @@ class _Collector:
     def observe(self, column, original, output, transformed, check_unique=True) -> None:
         self.seen.append(self.check.look(column, original, output, transformed, check_unique))
 
+    def unique_fingerprints(self, column, output):
+        return self.check.unique_fingerprints(column, output)
+
 
 def _start(plans: dict[str, TablePlan], keyring: Keyring, parent: int) -> None:
     bound_memory()
@@ -49,12 +52,13 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(3)
 
 
-def _sanitize(table: str, batch: pa.RecordBatch, wire: bool) -> tuple[pa.RecordBatch, list[Observation]]:
+def _sanitize(table: str, batch: pa.RecordBatch, wire: bool) -> tuple[pa.RecordBatch, list[Observation], dict]:
     from .pipeline import sanitize_batch
 
     collector = _Collector(_worker["check"])
-    out = sanitize_batch(_worker["plans"][table], batch, _worker["keyring"], collector, wire=wire)
-    return out, collector.seen
+    prepared: dict = {}  # the uniqueness ledger's fingerprints, computed here rather than in the parent
+    out = sanitize_batch(_worker["plans"][table], batch, _worker["keyring"], collector, wire=wire, prepared=prepared)
+    return out, collector.seen, prepared
 
 
 class Sanitizer:
@@ -81,12 +85,14 @@ class Sanitizer:
 
         ledgered = plan.ledgered()
 
-        def settled(batch: pa.RecordBatch, out: pa.RecordBatch) -> pa.RecordBatch:
+        def settled(batch: pa.RecordBatch, done: tuple[pa.RecordBatch, dict]) -> pa.RecordBatch:
             """Here, in batch order: the ledger is one per run, so collisions resolve the same every time."""
+            out, prepared = done
             if not ledgered:
                 return out
             with self._lock:
-                return settle_unique(plan, ledgered, batch, out, self.keyring, self.ledger, self.leaks, wire)
+                return settle_unique(plan, ledgered, batch, out, self.keyring, self.ledger, self.leaks, wire,
+                                     prepared)
 
         pending: deque[tuple[pa.RecordBatch, Future, bool]] = deque()  # (input, result, holds a slot)
 
@@ -101,11 +107,12 @@ class Sanitizer:
         try:
             for number, batch in enumerate(batches):
                 if self.jobs <= 1 or (number == 0 and self._pool is None):
-                    first = sanitize_batch(plan, batch, self.keyring, self.leaks, wire=wire)
+                    prepared: dict = {}
+                    first = sanitize_batch(plan, batch, self.keyring, self.leaks, wire=wire, prepared=prepared)
                     if self.jobs <= 1:
-                        yield settled(batch, first)
+                        yield settled(batch, (first, prepared))
                         continue
-                    pending.append((batch, _done(first), False))
+                    pending.append((batch, _done((first, prepared)), False))
                     continue
                 pool = self._ensure_pool()
                 while not self._slots.acquire(blocking=not pending):  # all tables share jobs + 1 slots
@@ -119,14 +126,14 @@ class Sanitizer:
                 if slot:
                     self._slots.release()
 
-    def _collect(self, future: Future) -> pa.RecordBatch:
+    def _collect(self, future: Future) -> tuple[pa.RecordBatch, dict]:
         result = future.result()
-        if isinstance(result, pa.RecordBatch):
+        if len(result) == 2:  # sanitized here: (batch, prepared), observations already added
             return result
-        out, seen = result
+        out, seen, prepared = result
         for observation in seen:
             self.leaks.add(observation)
-        return out
+        return out, prepared
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
         with self._lock:

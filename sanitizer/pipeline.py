@@ -33,9 +33,9 @@ from .schema.wire import decode, encode
 from .source.reader import Source
 from .strategies.base import Context, Strategy
 from .stream import BackgroundWriter, prefetch
-from .uniqueness import UniqueLedger
+from .uniqueness import Prepared, UniqueLedger, prepare
 from .urls import identity
-from .validate.leak import Finding, LeakCheck
+from .validate.leak import Finding, LeakCheck, Observation
 from .validate.patterns import PatternCheck, check_allow_columns
 from .validate.report import RunReport, TableReport
 
@@ -87,10 +87,11 @@ class _Output(dict):
 
 
 def sanitize_batch(plan: TablePlan, batch: pa.RecordBatch, keyring: Keyring, leaks: LeakCheck,
-                   *, wire: bool = False) -> pa.RecordBatch:
+                   *, wire: bool = False, prepared: dict[str, Prepared] | None = None) -> pa.RecordBatch:
     """Apply each column's strategy (dependencies first); fit output to the column; feed the leak check.
 
     With wire=True the batch holds PostgreSQL text; kept columns pass through without being decoded.
+    `prepared` receives, for columns the uniqueness ledger settles, what it needs (see settle_unique).
     """
     raw = dict(zip(batch.schema.names, batch.columns, strict=True))
     original = _Columns(raw, plan.info, wire)
@@ -111,13 +112,18 @@ def sanitize_batch(plan: TablePlan, batch: pa.RecordBatch, keyring: Keyring, lea
         leaks.observe(column, values, out, transformed=True, check_unique=name not in ledgered)
         output[name] = out
         result[name] = encode(out, column) if wire else out
+        if name in ledgered and prepared is not None and (ready := prepare(keyring, values, result[name])):
+            ready.unique_fp = leaks.unique_fingerprints(column, result[name])
+            prepared[name] = ready
     return pa.RecordBatch.from_arrays([result[n] for n in batch.schema.names], schema=batch.schema)
 
 
 def settle_unique(plan: TablePlan, names: list[str], batch: pa.RecordBatch, out: pa.RecordBatch, keyring: Keyring,
-                  ledger: UniqueLedger, leaks: LeakCheck, wire: bool) -> pa.RecordBatch:
+                  ledger: UniqueLedger, leaks: LeakCheck, wire: bool,
+                  prepared: dict[str, Prepared] | None = None) -> pa.RecordBatch:
     """Let the uniqueness ledger re-map inputs whose output another input took (sanitizer/uniqueness.py);
-    `batch` is the input of `out`. Runs in the main process, batch after batch, in read order."""
+    `batch` is the input of `out`. Runs in the main process, batch after batch, in read order; with
+    `prepared` (from sanitize_batch, maybe in a worker) it only looks the fingerprints up."""
     raw = dict(zip(batch.schema.names, batch.columns, strict=True))
     original = _Columns(raw, plan.info, wire)
     result = dict(zip(out.schema.names, out.columns, strict=True))
@@ -138,8 +144,14 @@ def settle_unique(plan: TablePlan, names: list[str], batch: pa.RecordBatch, out:
             leaks.observe(plan.info.column(name), sub[name], again, transformed=True, check_unique=False)
             return encode(again, column) if wire else again
 
-        result[name] = ledger.settle(strategy.mapping_key(), column, original[name], result[name], remap)
-        leaks.observe_unique(plan.info.column(name), result[name])  # the real column: an FK one repeats
+        ready = (prepared or {}).get(name)
+        result[name], changed = ledger.settle(strategy.mapping_key(), column, original[name], result[name], remap,
+                                              ready)
+        real = plan.info.column(name)  # the real column: an FK one repeats its parent's values
+        if ready is not None and not changed:
+            leaks.add(Observation(real.qualified, unique=ready.unique_fp))
+        else:
+            leaks.observe_unique(real, result[name])
     return pa.RecordBatch.from_arrays([result[n] for n in out.schema.names], schema=out.schema)
 
 

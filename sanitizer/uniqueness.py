@@ -79,6 +79,45 @@ class _Claims:
 
 
 @dataclass
+class Prepared:
+    """One batch of one column as the ledger needs it: fingerprints and row positions, no values.
+    A pure function of the batch (prepare), so workers compute it and the parent only looks claims up."""
+
+    row_ids: np.ndarray  # per row: which distinct input it holds, -1 for NULL
+    distinct: np.ndarray  # the distinct inputs' ids, in order of their first row
+    first_rows: np.ndarray  # the first row holding each
+    inputs_fp: np.ndarray
+    outputs_fp: np.ndarray
+    unique_fp: np.ndarray | None = None  # the leak check's UNIQUE-count fingerprints of these outputs
+
+
+def prepare(keyring: Keyring, inputs: pa.Array, outputs: pa.Array) -> Prepared | None:
+    """Fingerprint a batch's distinct inputs and their outputs (attempt 0); None when all are NULL."""
+    if isinstance(inputs, pa.ChunkedArray):
+        inputs = inputs.combine_chunks()
+    if inputs.null_count == len(inputs):
+        return None
+    encoded = inputs.dictionary_encode()
+    row_ids = pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64)
+    valid = row_ids >= 0
+    distinct, first = np.unique(row_ids[valid], return_index=True)
+    first_rows = np.nonzero(valid)[0][first]  # the first row holding each distinct input, in batch order
+    order = np.argsort(first_rows, kind="stable")  # earlier rows claim first
+    distinct, first_rows = distinct[order], first_rows[order]
+    return Prepared(row_ids, distinct, first_rows,
+                    _fingerprints(keyring, encoded.dictionary.take(pa.array(distinct))),
+                    _fingerprints(keyring, outputs.take(pa.array(first_rows))))
+
+
+def _fingerprints(keyring: Keyring, values: pa.Array) -> np.ndarray:
+    if not len(values):
+        return np.empty(0, np.uint64)
+    text = values if pa.types.is_string(values.type) else pc.cast(values, pa.string())
+    return pd.util.hash_array(text.to_numpy(zero_copy_only=False), hash_key=keyring.short_key(DOMAIN),
+                              categorize=False)
+
+
+@dataclass
 class UniqueLedger:
     """One run's claims and re-mapped inputs, per domain."""
 
@@ -87,33 +126,20 @@ class UniqueLedger:
     _attempts: dict[str, dict[int, int]] = field(default_factory=dict)  # domain -> input fp -> attempt
     resolved: dict[str, int] = field(default_factory=dict)  # table.column -> inputs re-mapped (for reports)
 
-    def _hash(self, values: pa.Array) -> np.ndarray:
-        if not len(values):
-            return np.empty(0, np.uint64)
-        text = values if pa.types.is_string(values.type) else pc.cast(values, pa.string())
-        return pd.util.hash_array(text.to_numpy(zero_copy_only=False), hash_key=self.keyring.short_key(DOMAIN),
-                                  categorize=False)
-
-    def settle(self, domain: str, column: ColumnInfo, inputs: pa.Array, outputs: pa.Array,
-               remap: Remap) -> pa.Array:
-        """`outputs` with every input whose output another input claimed re-mapped to a free output.
+    def settle(self, domain: str, column: ColumnInfo, inputs: pa.Array, outputs: pa.Array, remap: Remap,
+               prepared: Prepared | None = None) -> tuple[pa.Array, bool]:
+        """`outputs` with every input whose output another input claimed re-mapped to a free output, and
+        whether any was.
 
         `inputs` are the column's original values (typed), `outputs` what the strategy made of them, in
-        the form that will be written; `remap(rows, attempt)` maps those rows of the batch again.
+        the form that will be written; `remap(rows, attempt)` maps those rows of the batch again;
+        `prepared`: prepare(inputs, outputs) computed elsewhere (a worker), else computed here.
         """
-        if isinstance(inputs, pa.ChunkedArray):
-            inputs = inputs.combine_chunks()
-        if inputs.null_count == len(inputs):
-            return outputs
-        encoded = inputs.dictionary_encode()
-        row_ids = pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64)
-        valid = row_ids >= 0
-        distinct, first = np.unique(row_ids[valid], return_index=True)
-        first_rows = np.nonzero(valid)[0][first]  # the first row holding each distinct input, in batch order
-        order = np.argsort(first_rows, kind="stable")  # earlier rows claim first
-        distinct, first_rows = distinct[order], first_rows[order]
-        inputs_fp = self._hash(encoded.dictionary.take(pa.array(distinct)))
-        outputs_fp = self._hash(outputs.take(pa.array(first_rows)))
+        prepared = prepared or prepare(self.keyring, inputs, outputs)
+        if prepared is None:
+            return outputs, False
+        row_ids, distinct, first_rows = prepared.row_ids, prepared.distinct, prepared.first_rows
+        inputs_fp, outputs_fp = prepared.inputs_fp, prepared.outputs_fp.copy()
         attempt = self._known_attempts(domain, inputs_fp)
         claims = self._claims.setdefault(domain, _Claims())
         new_values: list[pa.Array] = []
@@ -145,8 +171,8 @@ class UniqueLedger:
             if fresh_inputs:
                 self.resolved[column.qualified] = self.resolved.get(column.qualified, 0) + len(fresh_inputs)
         if not new_values:
-            return outputs
-        return _spread(outputs, row_ids, valid, distinct, slot, pa.concat_arrays(new_values))
+            return outputs, False
+        return _spread(outputs, row_ids, distinct, slot, pa.concat_arrays(new_values)), True
 
     def _known_attempts(self, domain: str, inputs_fp: np.ndarray) -> np.ndarray:
         known = self._attempts.get(domain)
@@ -164,7 +190,7 @@ class UniqueLedger:
             again = remap(first_rows[which[pick]], int(level))
             slot[which[pick]] = sum(len(v) for v in new_values) + np.arange(len(pick))
             new_values.append(again)
-            fingerprints[pick] = self._hash(again)
+            fingerprints[pick] = _fingerprints(self.keyring, again)
         return fingerprints
 
 
@@ -180,9 +206,10 @@ def _taken_in_batch(outputs_fp: np.ndarray, inputs_fp: np.ndarray, unclaimed: np
     return clash
 
 
-def _spread(outputs: pa.Array, row_ids: np.ndarray, valid: np.ndarray, distinct: np.ndarray, slot: np.ndarray,
+def _spread(outputs: pa.Array, row_ids: np.ndarray, distinct: np.ndarray, slot: np.ndarray,
             new_values: pa.Array) -> pa.Array:
     """Put each re-mapped input's new output into every row holding that input."""
+    valid = row_ids >= 0
     slot_of_id = np.full(int(distinct.max()) + 1, -1, np.int64)
     slot_of_id[distinct] = slot
     row_slot = np.full(len(outputs), -1, np.int64)

@@ -137,14 +137,14 @@ class LeakCheck:
         if column.is_text and output.null_count < len(output):
             seen.output = self._output_fingerprints(output)
         if transformed and check_unique:
-            seen.unique = self._unique_fingerprints(column, output)
+            seen.unique = self.unique_fingerprints(column, output)
         return seen
 
     def observe_unique(self, column: ColumnInfo, output: pa.Array) -> None:
         """Count a UNIQUE column's final outputs of one batch (those settled by the uniqueness ledger)."""
-        self.add(Observation(column.qualified, unique=self._unique_fingerprints(column, output)))
+        self.add(Observation(column.qualified, unique=self.unique_fingerprints(column, output)))
 
-    def _unique_fingerprints(self, column: ColumnInfo, output: pa.Array) -> np.ndarray | None:
+    def unique_fingerprints(self, column: ColumnInfo, output: pa.Array) -> np.ndarray | None:
         if not column.unique or output.null_count == len(output):
             return None
         non_null = output.drop_null()

@@ -35,7 +35,7 @@ def settle_batches(ledger: UniqueLedger, batches: list[list[int | None]], space:
         inputs = pa.array(values, pa.int64())
         remap = narrow(inputs, space)
         first = remap(np.arange(len(values)), 0)
-        out.append(ledger.settle("login-domain", COLUMN, inputs, first, remap).to_pylist())
+        out.append(ledger.settle("login-domain", COLUMN, inputs, first, remap)[0].to_pylist())
     return out
 
 
@@ -72,7 +72,9 @@ def test_collisions_really_happen_and_are_counted() -> None:
     first = remap(np.arange(len(values)), 0)
     assert len(set(first.to_pylist())) < len(values)  # the stand-in collides before the ledger
     ledger = UniqueLedger(Keyring("ledger-key"))
-    settled = ledger.settle("login-domain", COLUMN, inputs, first, remap).to_pylist()
+    settled, changed = ledger.settle("login-domain", COLUMN, inputs, first, remap)
+    settled = settled.to_pylist()
+    assert changed
     assert len(set(settled)) == len(values)
     remapped = sum(a != b for a, b in zip(first.to_pylist(), settled, strict=True))
     assert ledger.resolved[COLUMN.qualified] == remapped > 0
