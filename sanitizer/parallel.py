@@ -45,6 +45,10 @@ def _start(plans: dict[str, TablePlan], keyring: Keyring, parent: int) -> None:
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
 
+def _ready() -> None:
+    """A no-op task: makes the pool start its processes (it does so on demand)."""
+
+
 def _exit_with_parent(parent: int) -> None:
     """A killed run must not leave workers behind (holding its output pipes open)."""
     while os.getppid() == parent:
@@ -77,8 +81,13 @@ class Sanitizer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the workers (they hold memory); safe to call twice."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     def map(self, plan: TablePlan, batches: Iterator[pa.RecordBatch], wire: bool) -> Iterator[pa.RecordBatch]:
         from .pipeline import sanitize_batch, settle_unique
@@ -134,6 +143,14 @@ class Sanitizer:
         for observation in seen:
             self.leaks.add(observation)
         return out, prepared
+
+    def warm_up(self) -> None:
+        """Start the workers now, while the parent creates the staging schema: a worker's imports take
+        about a second, which a big run otherwise pays when its first table turns out big."""
+        if self.jobs > 1:
+            pool = self._ensure_pool()
+            for _ in range(self.jobs):
+                pool.submit(_ready)
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
         with self._lock:

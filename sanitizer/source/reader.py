@@ -85,6 +85,16 @@ class Source:
         key = f"{info.schema}.{info.name}" if info.schema else info.name
         return self.metadata.tables[key]
 
+    def estimated_rows(self) -> int | None:
+        """The planner's row estimate over all tables (PostgreSQL's pg_class.reltuples): free, no scan."""
+        if self.connection.dialect.name != "postgresql":
+            return None
+        total = self.connection.exec_driver_sql(
+            "SELECT coalesce(sum(greatest(reltuples, 0)), 0) FROM pg_class c JOIN pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN "
+            "('pg_catalog', 'information_schema')").scalar()
+        return int(total or 0)
+
     def count(self, info: TableInfo) -> int:
         table = self.sa_table(info)
         return int(self.connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())

@@ -36,7 +36,8 @@ def test_workers_reproduce_the_single_process_output(pg_fixture, pg_server, monk
     for jobs in (1, 2):
         target = pg_server.new_database("par")
         options = RunOptions(source=parse(source, what="source"), rules=rules, keyring=Keyring("parallel-key-0123456"),
-                             target=parse(target, what="target"), jobs=jobs)
+                             target=parse(target, what="target"),
+                             jobs=jobs, pool_rows=0)
         report = run(options, new_report(options, {}))
         outputs.append(dump(target))
         reports.append({t.name: (t.rows_read, t.rows_written) for t in report.tables})
@@ -54,7 +55,8 @@ def test_a_leak_is_found_when_workers_do_the_work(pg_fixture, pg_server, monkeyp
         "billing_address: {strategy: fake, kind: street_address}", "billing_address: keep"))
     target = pg_server.new_database("par")
     options = RunOptions(source=parse(source, what="source"), rules=load_rules([leaky]),
-                         keyring=Keyring("parallel-key-0123456"), target=parse(target, what="target"), jobs=2)
+                         keyring=Keyring("parallel-key-0123456"), target=parse(target, what="target"),
+                         jobs=2, pool_rows=0)
     report = new_report(options, {})
     with pytest.raises(ValidationFailed):
         run(options, report)
@@ -91,7 +93,8 @@ def test_tables_read_side_by_side_share_one_snapshot(pg_fixture, pg_server, monk
     monkeypatch.setattr(Source, "snapshot_connections", contextlib.contextmanager(commit_then_share))
     target = pg_server.new_database("par")
     options = RunOptions(source=parse(source, what="source"), rules=load_rules([REPO / "rules" / "chinook.yaml"]),
-                         keyring=Keyring("parallel-key-0123456"), target=parse(target, what="target"), jobs=4)
+                         keyring=Keyring("parallel-key-0123456"), target=parse(target, what="target"),
+                         jobs=4, pool_rows=0)
     report = run(options, new_report(options, {}))
     assert readers_seen == [2]  # two readers really ran
     rows = {t.name: t.rows_written for t in report.tables}

@@ -37,7 +37,8 @@ def write_rules(tmp_path: Path) -> Path:
 
 def sanitize(source: str, target: str, rules: Path, jobs: int, batch_rows: int | None = None) -> dict:
     options = RunOptions(source=parse(source, what="source"), rules=load_rules([rules]),
-                         keyring=Keyring("collision-key-0123"), target=parse(target, what="target"), jobs=jobs)
+                         keyring=Keyring("collision-key-0123"), target=parse(target, what="target"),
+                         jobs=jobs, pool_rows=0)
     report = run(options, new_report(options, {}))
     engine = sa.create_engine(target)
     with engine.connect() as conn:
@@ -101,7 +102,8 @@ def test_postgres_copy_path_settles_collisions_and_keeps_the_foreign_key(pg_url,
     for jobs in (1, 2):
         target = pg_server.new_database("uniq")
         options = RunOptions(source=parse(pg_url, what="source"), rules=load_rules([rules]),
-                             keyring=Keyring("collision-key-0123"), target=parse(target, what="target"), jobs=jobs)
+                             keyring=Keyring("collision-key-0123"), target=parse(target, what="target"),
+                             jobs=jobs, pool_rows=0)
         report = run(options, new_report(options, {}))  # the UNIQUE and FK constraints are re-added by PostgreSQL
         assert sum(report.uniqueness_resolved.values()) > 0
         engine = sa.create_engine(target)
