@@ -19,6 +19,8 @@ def portable_type(type_: sa.types.TypeEngine) -> sa.types.TypeEngine:
         return sa.JSON()
     if type(type_).__name__ == "TINYINT" and getattr(type_, "display_width", None) == 1:
         return sa.Boolean()
+    if isinstance(type_, sa.Time) and getattr(type_, "timezone", False):
+        return sa.Text()  # a time with an offset: PostgreSQL's text (no other database has the type)
     if isinstance(type_, sa.Enum):
         return sa.String(max((len(e) for e in type_.enums), default=1))
     try:

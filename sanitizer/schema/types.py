@@ -25,8 +25,8 @@ def arrow_type_for(type_: sa.types.TypeEngine) -> pa.DataType:
         return pa.timestamp("us", tz="UTC" if type_.timezone else None)
     if isinstance(type_, sa.Date):
         return pa.date32()
-    if isinstance(type_, sa.Time):
-        return pa.time64("us")
+    if isinstance(type_, sa.Time):  # with a time zone: text, since an Arrow time has no offset
+        return pa.string() if getattr(type_, "timezone", False) else pa.time64("us")
     if isinstance(type_, sa.Interval):
         # text as PostgreSQL prints it ("1 mon 2 days 03:00:00"): months and days have no fixed length,
         # so an Arrow duration cannot hold every interval, and PostgreSQL reads the text back exactly

@@ -8,11 +8,12 @@ decoded to their Arrow type, and encoded back afterwards.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..errors import SourceError
 from .model import ColumnInfo
 
 
@@ -24,6 +25,14 @@ def decode(values: pa.Array, column: ColumnInfo) -> pa.Array:
     if pa.types.is_boolean(target):
         return pc.equal(values, "t")
     try:
+        if pa.types.is_binary(target) or pa.types.is_large_binary(target):
+            return _per_distinct(values, target, _bytea)
+        if pa.types.is_time(target):
+            return _per_distinct(values, target, time.fromisoformat)
+    except ValueError as exc:  # e.g. PostgreSQL's time 24:00:00, which Python's time cannot hold
+        raise SourceError(f"{column.qualified} ({column.type_name}): a value cannot be read as {target} "
+                          f"({str(exc).split(':')[0]}); keep the column on a PostgreSQL target, or cast it") from None
+    try:
         return pc.cast(values, target)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         if pa.types.is_timestamp(target):  # offsets like +05:30 or +00 that Arrow's parser refuses
@@ -32,6 +41,20 @@ def decode(values: pa.Array, column: ColumnInfo) -> pa.Array:
             parsed = pa.array([datetime.fromisoformat(v) for v in texts], type=target)
             return parsed.take(distinct.indices)
         raise
+
+
+def _per_distinct(values: pa.Array, target: pa.DataType, parse) -> pa.Array:
+    """Parse each distinct text once in Python, for types Arrow cannot cast text to (bytea, time)."""
+    distinct = values.dictionary_encode()
+    parsed = pa.array([None if v is None else parse(v) for v in distinct.dictionary.to_pylist()], type=target)
+    return parsed.take(distinct.indices)
+
+
+def _bytea(text: str) -> bytes:
+    """PostgreSQL's hex output of bytea ("\\x00ff"), the server's default since 9.0."""
+    if not text.startswith("\\x"):
+        raise ValueError("bytea in escape format; set bytea_output = 'hex' for the source role")
+    return bytes.fromhex(text[2:])
 
 
 def encode(values: pa.Array, column: ColumnInfo) -> pa.Array:

@@ -62,3 +62,37 @@ def test_postgres_to_sqlite(cli, pg_fixture, tmp_path: Path) -> None:
         assert conn.execute("pragma foreign_key_check").fetchall() == []
         total = conn.execute("select sum(total) from invoice").fetchone()[0]
     assert round(float(total), 2) == float(rows(source, "select sum(total) from invoice")[0][0])
+
+
+def test_postgres_time_and_bytea_reach_sqlite_and_parquet_as_values(cli, pg_url, tmp_path: Path) -> None:
+    """COPY prints time as '12:34:56.5' and bytea as '\\x00ff': other targets get times and bytes, not that text;
+    a time with a zone (no Arrow type holds its offset) travels as PostgreSQL's text."""
+    import datetime
+
+    import pyarrow.parquet as pq
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE shift (id int PRIMARY KEY, starts time, ends timetz, badge bytea, "
+                             "holder text)")
+        conn.exec_driver_sql("INSERT INTO shift VALUES (1, '08:30:00', '17:00:00+02', '\\x00ff5c0a'::bytea, 'Ann'), "
+                             "(2, '23:59:59.25', NULL, '', 'Bo'), (3, NULL, '09:00:00-05:30', NULL, 'Cy')")
+    engine.dispose()
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("version: 1\ntables:\n  shift:\n    columns:\n      id: keep\n      starts: keep\n"
+                     "      ends: keep\n      badge: keep\n      holder: {strategy: fake, kind: first_name}\n")
+    staging = tmp_path / "staging.db"
+    result = cli("run", "--source", pg_url, "--target", f"sqlite:///{staging}", "--rules", str(rules))
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(staging) as db:
+        got = db.execute("SELECT id, starts, ends, badge FROM shift ORDER BY id").fetchall()
+    assert got == [(1, "08:30:00.000000", "17:00:00+02", b"\x00\xff\\\n"), (2, "23:59:59.250000", None, b""),
+                   (3, None, "09:00:00-05:30", None)]
+    out = tmp_path / "snap"
+    result = cli("run", "--source", pg_url, "--out", str(out), "--rules", str(rules))
+    assert result.returncode == 0, result.stderr
+    table = pq.read_table(out / "tables" / "public.shift.parquet")
+    assert table.column("starts").to_pylist() == [datetime.time(8, 30), datetime.time(23, 59, 59, 250000), None]
+    assert table.column("badge").to_pylist() == [b"\x00\xff\\\n", b"", None]
+    assert table.column("ends").to_pylist() == ["17:00:00+02", None, "09:00:00-05:30"]
