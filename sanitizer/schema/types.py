@@ -31,9 +31,16 @@ def arrow_type_for(type_: sa.types.TypeEngine) -> pa.DataType:
         # text as PostgreSQL prints it ("1 mon 2 days 03:00:00"): months and days have no fixed length,
         # so an Arrow duration cannot hold every interval, and PostgreSQL reads the text back exactly
         return pa.string()
-    if isinstance(type_, sa.LargeBinary):
+    if _holds_bytes(type_):  # BYTEA, BLOB and MySQL's TINY/MEDIUM/LONGBLOB, BINARY, VARBINARY
         return pa.binary()
     return pa.string()  # text, enums, JSON, UUIDs and anything the driver hands over as text
+
+
+def _holds_bytes(type_: sa.types.TypeEngine) -> bool:
+    try:
+        return type_.python_type is bytes
+    except NotImplementedError:
+        return False
 
 
 def is_json(type_: sa.types.TypeEngine) -> bool:

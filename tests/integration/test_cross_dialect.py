@@ -96,3 +96,26 @@ def test_postgres_time_and_bytea_reach_sqlite_and_parquet_as_values(cli, pg_url,
     assert table.column("starts").to_pylist() == [datetime.time(8, 30), datetime.time(23, 59, 59, 250000), None]
     assert table.column("badge").to_pylist() == [b"\x00\xff\\\n", b"", None]
     assert table.column("ends").to_pylist() == ["17:00:00+02", None, "09:00:00-05:30"]
+
+
+def test_mysql_binary_columns_of_every_kind_carry_bytes(cli, mysql_url, pg_url, tmp_path: Path) -> None:
+    """VARBINARY, BINARY and the BLOB family hold bytes that are not text (here: not UTF-8 at all)."""
+    import pymysql
+    from sqlalchemy.engine import make_url
+
+    url = make_url(mysql_url)
+    raw = b"\xff\x00\xfe'\\\n"
+    with pymysql.connect(host=url.host, port=url.port or 3306, user=url.username, password=url.password or "",
+                         database=url.database, autocommit=True) as db, db.cursor() as cur:
+        cur.execute("CREATE TABLE blobs (id INT PRIMARY KEY, vb VARBINARY(16), fb BINARY(6), tb TINYBLOB, "
+                    "mb MEDIUMBLOB, lb LONGBLOB, owner VARCHAR(40))")
+        cur.execute("INSERT INTO blobs VALUES (1, %s, %s, %s, %s, %s, 'Ann Lee'), (2, NULL, NULL, NULL, NULL, NULL, "
+                    "'Bo Chan')", (raw, raw, raw, raw, raw))
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("version: 1\ntables:\n  blobs:\n    columns:\n      id: keep\n      vb: keep\n      fb: keep\n"
+                     "      tb: keep\n      mb: keep\n      lb: keep\n      owner: {strategy: fake, kind: name}\n")
+    result = cli("run", "--source", mysql_url, "--target", pg_url, "--rules", str(rules))
+    assert result.returncode == 0, result.stderr
+    got = rows(pg_url, "SELECT vb, fb, tb, mb, lb FROM blobs ORDER BY id")
+    assert [tuple(bytes(v) if v is not None else None for v in row) for row in got] == \
+        [(raw, raw, raw, raw, raw), (None, None, None, None, None)]
