@@ -9,9 +9,24 @@ outputs, so their top bits are uniform.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .keys import Keyring
 
 BITS_PER_MEMBER = 16  # ~6% false candidates at full load, ~3% just after growing
 MIN_BITS, MAX_BITS = 16, 29  # 8 KiB .. 64 MiB
+
+
+def keyed_fingerprints(keyring: Keyring, domain: str, values: pa.Array) -> np.ndarray:
+    """Keyed 64-bit fingerprints of values' text (SipHash-2-4 under a sub-key of the masking key):
+    what the leak check and the uniqueness ledger compare, never the values themselves."""
+    if not len(values):
+        return np.empty(0, np.uint64)
+    text = values if pa.types.is_string(values.type) else pc.cast(values, pa.string())
+    return pd.util.hash_array(text.to_numpy(zero_copy_only=False), hash_key=keyring.short_key(domain),
+                              categorize=False)
 
 
 def sorted_unique(values: np.ndarray, *, in_place: bool = False) -> np.ndarray:

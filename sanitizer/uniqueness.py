@@ -20,13 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import ConfigError
 from .keys import Keyring
-from .membership import Prefilter
+from .membership import Prefilter, keyed_fingerprints
 from .schema.model import ColumnInfo
 
 MAX_ATTEMPTS = 32  # keyed variants tried before the column is declared too narrow to stay unique
@@ -110,11 +109,7 @@ def prepare(keyring: Keyring, inputs: pa.Array, outputs: pa.Array) -> Prepared |
 
 
 def _fingerprints(keyring: Keyring, values: pa.Array) -> np.ndarray:
-    if not len(values):
-        return np.empty(0, np.uint64)
-    text = values if pa.types.is_string(values.type) else pc.cast(values, pa.string())
-    return pd.util.hash_array(text.to_numpy(zero_copy_only=False), hash_key=keyring.short_key(DOMAIN),
-                              categorize=False)
+    return keyed_fingerprints(keyring, DOMAIN, values)
 
 
 @dataclass

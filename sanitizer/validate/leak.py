@@ -21,12 +21,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..keys import Keyring
-from ..membership import Prefilter, sorted_unique
+from ..membership import Prefilter, keyed_fingerprints, sorted_unique
 from ..schema.model import ColumnInfo
 
 MIN_ANYWHERE_LENGTH = 5  # shorter values ("CA", "Bob") are too common to prove a leak by themselves
@@ -182,11 +181,7 @@ class LeakCheck:
         return pc.sum(pc.fill_null(pc.equal(original, output), False)).as_py() or 0
 
     def _hash(self, texts: pa.Array) -> np.ndarray:
-        """Keyed 64-bit fingerprints (SipHash-2-4 under a key derived from the masking key)."""
-        if not len(texts):
-            return np.empty(0, np.uint64)
-        objects = texts.to_numpy(zero_copy_only=False)
-        return pd.util.hash_array(objects, hash_key=self.keyring.short_key(DOMAIN), categorize=False)
+        return keyed_fingerprints(self.keyring, DOMAIN, texts)
 
     def _fingerprints(self, values: pa.Array, *, anywhere_only: bool) -> np.ndarray:
         """Fingerprints of the distinct normalised values; originals keep only those that count anywhere."""
