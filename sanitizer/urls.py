@@ -36,6 +36,16 @@ def redact(url: URL | str) -> str:
     return parsed.render_as_string(hide_password=True)
 
 
+def libpq_invocation(url: URL, application: str, **settings: str) -> tuple[str, dict[str, str]]:
+    """(conninfo, environment) for a PostgreSQL client program (pg_dump, psql): the password goes in the
+    environment, never on the command line where `ps` would show it; `settings` are extra variables."""
+    conninfo = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    env = {**os.environ, "PGAPPNAME": application, **settings}
+    if url.password:
+        env["PGPASSWORD"] = str(url.password)
+    return conninfo, env
+
+
 def identity(url: URL) -> dict[str, object]:
     """Who and where, without credentials: for audit records and reports."""
     if url.get_backend_name() == "sqlite":

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
 from ..errors import SourceError
-from ..urls import redact
+from ..urls import libpq_invocation, redact
 
 PG_DUMP_ENV = "SANITIZER_PG_DUMP"  # path of the pg_dump to use, when not the one on PATH
 DUMP_OPTIONS = ("--schema-only", "--no-owner", "--no-privileges", "--no-tablespaces", "--no-security-labels",
@@ -85,10 +85,7 @@ def dump_schema(conn: sa.Connection, url: URL, schemas: list[str], snapshot: str
         return None
     if not schemas:
         return SchemaDDL(schemas=[], pre_data="", post_data="", snapshot=snapshot)
-    conninfo = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
-    env = {**os.environ, "PGAPPNAME": "sanitizer-schema"}
-    if url.password:  # never on the command line, where `ps` would show it
-        env["PGPASSWORD"] = str(url.password)
+    conninfo, env = libpq_invocation(url, "sanitizer-schema")
     base = [binary, "--dbname", conninfo, *DUMP_OPTIONS]
     base += [f'--schema="{s.replace(chr(34), chr(34) * 2)}"' for s in schemas]
     if snapshot:

@@ -22,6 +22,7 @@ import pyarrow.csv as csv
 from sqlalchemy.engine import URL
 
 from ..schema.model import TableInfo
+from ..urls import libpq_invocation
 
 BLOCK_BYTES = 4 << 20
 
@@ -88,10 +89,7 @@ def psql_copy_batches(psql: str, url: URL, snapshot: str, info: TableInfo,
     names = info.column_names
     schema = pa.schema([pa.field(n, pa.string()) for n in names])
     columns = ", ".join(quote_ident(n) for n in names)
-    conninfo = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
-    env = {**os.environ, "PGAPPNAME": "sanitizer-read", "PGOPTIONS": "-c default_transaction_read_only=on"}
-    if url.password:  # never on the command line, where `ps` would show it
-        env["PGPASSWORD"] = str(url.password)
+    conninfo, env = libpq_invocation(url, "sanitizer-read", PGOPTIONS="-c default_transaction_read_only=on")
     command = [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "--dbname", conninfo,
                "-c", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
                "-c", f"SET TRANSACTION SNAPSHOT '{snapshot}'",
