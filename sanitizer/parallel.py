@@ -121,7 +121,7 @@ class Sanitizer:
                     if self.jobs <= 1:
                         yield settled(batch, (first, prepared))
                         continue
-                    pending.append((batch, _done((first, prepared)), False))
+                    pending.append((batch, _done((first, [], prepared)), False))  # observations already added
                     continue
                 pool = self._ensure_pool()
                 while not self._slots.acquire(blocking=not pending):  # all tables share jobs + 1 slots
@@ -136,10 +136,7 @@ class Sanitizer:
                     self._slots.release()
 
     def _collect(self, future: Future) -> tuple[pa.RecordBatch, dict]:
-        result = future.result()
-        if len(result) == 2:  # sanitized here: (batch, prepared), observations already added
-            return result
-        out, seen, prepared = result
+        out, seen, prepared = future.result()
         for observation in seen:
             self.leaks.add(observation)
         return out, prepared
