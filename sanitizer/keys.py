@@ -7,7 +7,6 @@ and the same (key, domain, value) gives the same digest in every table, batch, r
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import os
@@ -44,10 +43,6 @@ class Keyring:
 
     def subkey(self, domain: str) -> bytes:
         return _subkey(self._master, domain)
-
-    def short_key(self, domain: str) -> str:
-        """A 16-character key for SipHash (pandas.util.hash_array): in-memory fingerprints only."""
-        return base64.b64encode(self.subkey(domain)[:12]).decode()
 
     def digests(self, domain: str, values: Iterable[bytes], size: int = 16) -> list[bytes]:
         """Keyed BLAKE2b of each value under the domain's sub-key."""

@@ -1,8 +1,9 @@
 """A disk cache of Faker value pools, keyed by what determines them: kind, locale, size, Faker's version.
 
-Only Faker's own made-up values are stored, never data. Location: $SANITIZER_CACHE_DIR, else
-$XDG_CACHE_HOME/sanitizer, else ~/.cache/sanitizer. Any problem (read-only home, a damaged file) just
-means the pool is drawn again; a file is published by rename, so concurrent processes never read half.
+Only Faker's own made-up values (and its public word lists) are stored, never data. Location:
+$SANITIZER_CACHE_DIR, else $XDG_CACHE_HOME/sanitizer, else ~/.cache/sanitizer. Any problem (read-only
+home, a damaged file) just means the pool is drawn again; a file is published by rename, so concurrent
+processes never read half.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ def _path(kind: str, locale: str, size: int) -> Path:
 
 
 def load(kind: str, locale: str, size: int) -> pa.Array | None:
+    """The cached pool, or None. size 0: a list of whatever length it has (e.g. the leak check's
+    public dictionary)."""
     path = _path(kind, locale, size)
     try:
         with pa.memory_map(str(path)) as source:
@@ -40,7 +43,7 @@ def load(kind: str, locale: str, size: int) -> pa.Array | None:
         pool = table.column(0).combine_chunks()
     except (OSError, pa.ArrowException, IndexError):
         return None
-    return pool if len(pool) == size else None
+    return pool if size in (0, len(pool)) else None
 
 
 def store(kind: str, locale: str, size: int, pool: pa.Array) -> None:

@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 from pydantic import Field
 
 from ..schema.model import ColumnInfo
-from ._util import fixed_width_strings
+from ._util import HEX, fixed_width_strings
 from .base import Context, Strategy, StrategyParams, map_distinct
 from .registry import register
 
@@ -69,8 +69,19 @@ class Hash(Strategy[HashParams]):
         prefix, length = self.params.prefix, self.params.length
         digests = ctx.digests(self.domain(), distinct, size=32)
         if self.params.alphabet == "hex":
-            return [prefix + d.hex()[:length] for d in digests]
+            return _hex(digests, length, prefix)
         return _base_n(digests, ALPHABETS[self.params.alphabet], length, prefix)
+
+
+def _hex(digests: list[bytes], length: int, prefix: str) -> pa.Array:
+    """The first `length` hex digits of each digest (as bytes.hex()), through a lookup table, no loop."""
+    if not digests:
+        return pa.array([], pa.string())
+    nibbles = np.frombuffer(b"".join(digests), np.uint8).reshape(len(digests), -1)
+    chars = np.empty((len(digests), nibbles.shape[1] * 2), np.uint8)
+    chars[:, 0::2], chars[:, 1::2] = HEX[nibbles >> 4], HEX[nibbles & 15]
+    tokens = fixed_width_strings(chars[:, :length])
+    return pc.binary_join_element_wise(prefix, tokens, "") if prefix else tokens
 
 
 def _base_n(digests: list[bytes], alphabet: str, length: int, prefix: str) -> list[str] | pa.Array:
