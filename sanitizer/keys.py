@@ -24,14 +24,26 @@ DEMO_KEY = "sanitizer-demo-key-not-secret"
 MIN_KEY_LENGTH = 16
 
 
+MEMO_VALUES = 1 << 16  # distinct values whose digests a domain remembers (~100 bytes each)
+MEMO_PROBE = 1 << 15  # values looked up before a domain that rarely repeats stops remembering
+MEMO_MIN_HITS = 0.2  # share of values found in the memo below which it is not worth its lookups
+
+
 class Keyring:
     """Holds the master key and derives one sub-key per domain; never prints the key."""
 
-    __slots__ = ("_master",)
+    __slots__ = ("_master", "_memos")
 
     def __init__(self, secret: str | bytes) -> None:
         raw = secret.encode() if isinstance(secret, str) else secret
         self._master = hmac.new(raw, b"sanitizer/master/v1", hashlib.sha256).digest()
+        self._memos: dict[tuple[str, int], _Memo] = {}
+
+    def __getstate__(self) -> bytes:  # sent to worker processes: the key, not what was remembered
+        return self._master
+
+    def __setstate__(self, master: bytes) -> None:
+        self._master, self._memos = master, {}
 
     def __repr__(self) -> str:
         return f"Keyring(fingerprint={self.fingerprint})"
@@ -45,16 +57,54 @@ class Keyring:
         return _subkey(self._master, domain)
 
     def digests(self, domain: str, values: Iterable[bytes], size: int = 16) -> list[bytes]:
-        """Keyed BLAKE2b of each value under the domain's sub-key."""
+        """Keyed BLAKE2b of each value under the domain's sub-key.
+
+        Strategies hash each distinct value of a batch; first names, cities or product codes come
+        back in every batch, so a domain remembers the digests of values it has seen (a pure cache:
+        the digests are the same with or without it) until it shows it rarely repeats."""
         # the keyed state after the key block, copied per value: the same digests as
         # blake2b(v, key=key), without compressing the key block again for every value
         keyed = hashlib.blake2b(key=self.subkey(domain), digest_size=size)
-        return [_digest(keyed.copy(), v) for v in values]
+        memo = self._memos.get((domain, size))
+        if memo is None:
+            memo = self._memos.setdefault((domain, size), _Memo())
+        if memo.off:
+            return [_digest(keyed.copy(), v) for v in values]
+        values = values if isinstance(values, list) else list(values)
+        known = memo.digests
+        found = [known.get(v) for v in values]
+        missing = [i for i, d in enumerate(found) if d is None]
+        for i in missing:
+            found[i] = _digest(keyed.copy(), values[i])
+        memo.note(values, found, missing)
+        return found
 
     def uint64(self, domain: str, values: Iterable[bytes]) -> np.ndarray:
         """Keyed 64-bit integers, one per value: the index space for pools and choices."""
         digests = self.digests(domain, values, size=8)
         return np.frombuffer(b"".join(digests), dtype="<u8").copy() if digests else np.empty(0, "<u8")
+
+
+class _Memo:
+    """One domain's remembered digests, and whether remembering pays off there."""
+
+    __slots__ = ("digests", "hits", "looked_up", "off")
+
+    def __init__(self) -> None:
+        self.digests: dict[bytes, bytes] = {}
+        self.hits = self.looked_up = 0
+        self.off = False
+
+    def note(self, values: list[bytes], found: list[bytes], missing: list[int]) -> None:
+        if self.digests:  # an empty memo (the first batch) says nothing about repeats
+            self.looked_up += len(values)
+            self.hits += len(values) - len(missing)
+        if self.looked_up >= MEMO_PROBE and self.hits < MEMO_MIN_HITS * self.looked_up:
+            self.off, self.digests = True, {}  # e-mails, addresses: each value comes once
+            return
+        room = MEMO_VALUES - len(self.digests)
+        for i in missing[:max(room, 0)]:
+            self.digests[values[i]] = found[i]
 
 
 def _digest(state, value: bytes) -> bytes:
