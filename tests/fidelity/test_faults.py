@@ -72,13 +72,11 @@ def _wait_for_copy(target: str, proc: subprocess.Popen[str], timeout: float = 60
     raise AssertionError("the run never started copying")
 
 
-def _read_without_waiting(target: str) -> tuple[int, float]:
-    """A staging reader during the load: gets the old rows, or fails fast instead of waiting on a lock."""
+def _read_without_waiting(target: str) -> int:
+    """A staging reader during the load: gets the old rows, or fails (lock_timeout) if the load blocks it."""
     with psycopg.connect(_libpq(target), autocommit=True) as conn:
         conn.execute("SET lock_timeout = '1s'")
-        started = time.monotonic()
-        count = conn.execute("SELECT count(*) FROM public.big").fetchone()[0]
-        return count, time.monotonic() - started
+        return conn.execute("SELECT count(*) FROM public.big").fetchone()[0]
 
 
 def _wait_until_gone(target: str) -> None:
@@ -104,8 +102,7 @@ def test_kill_9_during_the_load_leaves_staging_as_it_was(cli, big_source, pg_url
     proc = _start(big_source, pg_url, rules, tmp_path)
     try:
         _wait_for_copy(pg_url, proc)
-        count, waited = _read_without_waiting(pg_url)  # the old staging, readable while the load runs
-        assert count == BIG_ROWS and waited < 0.5
+        assert _read_without_waiting(pg_url) == BIG_ROWS  # the old staging, readable while the load runs
         proc.send_signal(signal.SIGKILL)  # the sanitizer process only, as the OOM killer would
         assert proc.wait(timeout=30) == -signal.SIGKILL
     finally:

@@ -543,11 +543,10 @@ def test_kill_9_during_the_load_leaves_staging_as_it_was(cli, big_source, mysql_
     try:
         wait_for_insert(mysql_url, proc)
         conn = connect(mysql_url)
-        with conn.cursor() as cur:  # the old staging stays readable during the load, without waiting
-            cur.execute("SET SESSION lock_wait_timeout = 1")
-            started = time.monotonic()
+        with conn.cursor() as cur:  # the old staging stays readable during the load, without waiting:
+            cur.execute("SET SESSION lock_wait_timeout = 1")  # a reader blocked by the load errors here
             cur.execute("SELECT count(*) FROM big")
-            assert cur.fetchone()[0] == BIG_ROWS and time.monotonic() - started < 0.5
+            assert cur.fetchone()[0] == BIG_ROWS
         conn.close()
         proc.send_signal(signal.SIGKILL)  # the sanitizer process only, as the OOM killer would
         assert proc.wait(timeout=30) == -signal.SIGKILL
