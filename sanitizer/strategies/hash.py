@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 from pydantic import Field
 
 from ..schema.model import ColumnInfo
-from ._util import HEX, fixed_width_strings
+from ._util import HEX, digest_matrix, fixed_width_strings
 from .base import Context, Strategy, StrategyParams, map_distinct
 from .registry import register
 
@@ -63,34 +63,31 @@ class Hash(Strategy[HashParams]):
         return None
 
     def apply(self, values: pa.Array, ctx: Context) -> pa.Array:
-        return map_distinct(values, lambda distinct: pa.array(self._tokens(distinct, ctx), pa.string()))
+        return map_distinct(values, lambda distinct: self._tokens(distinct, ctx))
 
-    def _tokens(self, distinct: pa.Array, ctx: Context) -> list[str] | pa.Array:
-        prefix, length = self.params.prefix, self.params.length
-        digests = ctx.digests(self.domain(), distinct, size=32)
+    def _tokens(self, distinct: pa.Array, ctx: Context) -> pa.Array:
+        digests = digest_matrix(ctx, self.domain(), distinct, 32)
         if self.params.alphabet == "hex":
-            return _hex(digests, length, prefix)
-        return _base_n(digests, ALPHABETS[self.params.alphabet], length, prefix)
+            return _hex(digests, self.params.length, self.params.prefix)
+        return _base_n(digests, ALPHABETS[self.params.alphabet], self.params.length, self.params.prefix)
 
 
-def _hex(digests: list[bytes], length: int, prefix: str) -> pa.Array:
+def _hex(digests: np.ndarray, length: int, prefix: str) -> pa.Array:
     """The first `length` hex digits of each digest (as bytes.hex()), through a lookup table, no loop."""
-    if not digests:
-        return pa.array([], pa.string())
-    nibbles = np.frombuffer(b"".join(digests), np.uint8).reshape(len(digests), -1)
+    nibbles = digests[:, : (length + 1) // 2]
     chars = np.empty((len(digests), nibbles.shape[1] * 2), np.uint8)
     chars[:, 0::2], chars[:, 1::2] = HEX[nibbles >> 4], HEX[nibbles & 15]
     tokens = fixed_width_strings(chars[:, :length])
     return pc.binary_join_element_wise(prefix, tokens, "") if prefix else tokens
 
 
-def _base_n(digests: list[bytes], alphabet: str, length: int, prefix: str) -> list[str] | pa.Array:
+def _base_n(digests: np.ndarray, alphabet: str, length: int, prefix: str) -> pa.Array:
     """The digest read as a big-endian number, written least significant digit first (vectorized).
 
     Long division of 32-bit limbs by the base, in numpy, so each character costs a few array ops
     instead of a Python loop per value; the output is identical to int.from_bytes + divmod.
     """
-    limbs = np.frombuffer(b"".join(digests), ">u4").reshape(len(digests), -1).astype(np.uint64)
+    limbs = np.ascontiguousarray(digests).view(">u4").astype(np.uint64)
     base = np.uint64(len(alphabet))
     chars = np.empty((len(digests), length), np.uint8)
     table = np.frombuffer(alphabet.encode(), np.uint8)

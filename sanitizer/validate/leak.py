@@ -187,7 +187,7 @@ class LeakCheck:
             seen.unchanged = self._same_row(original, output)
             if column.is_text:
                 text = original if original.type == pa.string() else pc.cast(original, pa.string())
-                seen.sensitive = self._fingerprints(text, anywhere_only=True)
+                seen.sensitive = self._fingerprints(text)
         if column.is_text and output.null_count < len(output):
             seen.output = self._output_fingerprints(output)
         if transformed and check_unique:
@@ -238,11 +238,9 @@ class LeakCheck:
     def _hash(self, texts: pa.Array) -> np.ndarray:
         return keyed_fingerprints(self.keyring, DOMAIN, texts)
 
-    def _fingerprints(self, values: pa.Array, *, anywhere_only: bool) -> np.ndarray:
-        """Fingerprints of the distinct normalised values; originals keep only those that count anywhere."""
-        distinct = _mostly_distinct(values.drop_null())
-        texts = anywhere_forms(distinct) if anywhere_only else joined(*words_of(distinct))
-        return sorted_unique(self._hash(texts), in_place=True)
+    def _fingerprints(self, values: pa.Array) -> np.ndarray:
+        """Fingerprints of the distinct normalised originals that count anywhere."""
+        return sorted_unique(self._hash(anywhere_forms(_mostly_distinct(values.drop_null()))), in_place=True)
 
     def _output_fingerprints(self, values: pa.Array) -> np.ndarray:
         """Fingerprints of every output cell and of every run of up to MAX_GRAM words inside it,

@@ -61,7 +61,7 @@ class DetachedLeakCheck(LeakCheck):
         if not column.is_text:
             return
         values = original if original.type == pa.string() else pc.cast(original, pa.string())
-        self.add(Observation(column.qualified, sensitive=self._fingerprints(values, anywhere_only=True)))
+        self.add(Observation(column.qualified, sensitive=self._fingerprints(values)))
 
     def observe_output(self, column: ColumnInfo, output: pa.Array) -> None:
         """One batch of an output text column: its cells and the word runs inside them."""
