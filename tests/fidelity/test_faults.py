@@ -3,17 +3,15 @@ second run against the same target. Readers of staging are not blocked during a 
 
 from __future__ import annotations
 
-import contextlib
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import psycopg
 import pytest
 import sqlalchemy as sa
+from cli_process import end_group, start_run
 from fidelity_helpers import checksums, keep_all_rules, leftovers, rows
 
 BIG_ROWS = 1_500_000
@@ -35,26 +33,8 @@ def big_source(pg_fixture) -> str:
     return source
 
 
-def _start(source: str, target: str, rules: Path, cwd: Path) -> subprocess.Popen[str]:
-    """The CLI in its own process group, output to a file: a pipe would stay open as long as any worker
-    process the run started lives on, and the group lets the test clean up after a SIGKILL."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SANITIZER_KEY")}
-    env["SANITIZER_KEY"] = FAULT_KEY
-    log = (cwd / "run.log").open("w")
-    return subprocess.Popen([sys.executable, "-m", "sanitizer", "run", "--source", source, "--target", target,
-                             "--rules", str(rules)], stdout=log, stderr=subprocess.STDOUT, text=True, env=env,
-                            cwd=cwd, start_new_session=True)
-
-
 def _output(cwd: Path) -> str:
     return (cwd / "run.log").read_text()
-
-
-def _end_group(proc: subprocess.Popen[str]) -> None:
-    """Kill whatever is left of the run's process group (only ours: it is a session of its own)."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
 
 
 def _wait_for_copy(target: str, proc: subprocess.Popen[str], timeout: float = 60) -> None:
@@ -99,14 +79,14 @@ def test_kill_9_during_the_load_leaves_staging_as_it_was(cli, big_source, pg_url
     with psycopg.connect(_libpq(big_source), autocommit=True) as conn:  # so that a new load would differ
         conn.execute("DELETE FROM public.big WHERE id % 10 = 0")
         conn.execute("UPDATE public.artist SET name = name || ' (new)'")
-    proc = _start(big_source, pg_url, rules, tmp_path)
+    proc = start_run(big_source, pg_url, rules, tmp_path, FAULT_KEY)
     try:
         _wait_for_copy(pg_url, proc)
         assert _read_without_waiting(pg_url) == BIG_ROWS  # the old staging, readable while the load runs
         proc.send_signal(signal.SIGKILL)  # the sanitizer process only, as the OOM killer would
         assert proc.wait(timeout=30) == -signal.SIGKILL
     finally:
-        _end_group(proc)
+        end_group(proc)
     _wait_until_gone(pg_url)
     assert checksums(pg_url) == before
     again = cli("run", "--source", big_source, "--target", pg_url, "--rules", str(rules))
@@ -132,7 +112,7 @@ def test_database_error_mid_copy_is_exit_3_and_staging_unchanged(cli, pg_fixture
 
 def test_a_second_concurrent_run_is_refused_with_exit_3(cli, big_source, pg_url, tmp_path: Path) -> None:
     rules = keep_all_rules(big_source, tmp_path / "rules.yaml")
-    proc = _start(big_source, pg_url, rules, tmp_path)
+    proc = start_run(big_source, pg_url, rules, tmp_path, FAULT_KEY)
     try:
         _wait_for_copy(pg_url, proc)
         second = cli("run", "--source", big_source, "--target", pg_url, "--rules", str(rules))
@@ -140,5 +120,5 @@ def test_a_second_concurrent_run_is_refused_with_exit_3(cli, big_source, pg_url,
         assert "another sanitizer run is loading it" in second.stderr
         assert proc.wait(timeout=300) == 0, _output(tmp_path)
     finally:
-        _end_group(proc)
+        end_group(proc)
     assert rows(pg_url, "SELECT count(*) FROM public.big")[0][0] == BIG_ROWS

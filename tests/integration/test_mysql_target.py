@@ -3,11 +3,8 @@ staging exactly as it was when a run fails, is refused or is killed."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, date, datetime
@@ -20,6 +17,7 @@ import pymysql
 import pytest
 import sqlalchemy as sa
 import yaml
+from cli_process import end_group, start_run
 from dbs import query_rows as rows
 from sqlalchemy.engine import make_url
 
@@ -489,22 +487,6 @@ def big_rules(path: Path) -> Path:
     return rules_with(path, extra={"big": {"columns": {"id": "keep", "payload": "keep"}}})
 
 
-def start(source: str, target: str, rules: Path, cwd: Path) -> subprocess.Popen[str]:
-    """The CLI in its own process group, output to a file (see tests/fidelity/test_faults.py)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SANITIZER_KEY")}
-    env["SANITIZER_KEY"] = KEY
-    log = (cwd / "run.log").open("w")
-    return subprocess.Popen([sys.executable, "-m", "sanitizer", "run", "--source", source, "--target", target,
-                             "--rules", str(rules)], stdout=log, stderr=subprocess.STDOUT, text=True, env=env,
-                            cwd=cwd, start_new_session=True)
-
-
-def end_group(proc: subprocess.Popen[str]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-
-
 def wait_for_insert(target: str, proc: subprocess.Popen[str], timeout: float = 120) -> None:
     """Until the run is inserting into the shadow copy of `big`."""
     shadow = shadow_database(database(target))
@@ -539,7 +521,7 @@ def test_kill_9_during_the_load_leaves_staging_as_it_was(cli, big_source, mysql_
     assert first.returncode == 0, first.stderr
     before = checksums(mysql_url)
     execute(big_source, "DELETE FROM big WHERE id % 10 = 0", "UPDATE Artist SET Name = CONCAT(Name, ' (new)')")
-    proc = start(big_source, mysql_url, rules, tmp_path)
+    proc = start_run(big_source, mysql_url, rules, tmp_path, KEY)
     try:
         wait_for_insert(mysql_url, proc)
         conn = connect(mysql_url)
@@ -564,7 +546,7 @@ def test_kill_9_during_the_load_leaves_staging_as_it_was(cli, big_source, mysql_
 
 def test_a_second_concurrent_run_is_refused_with_exit_3(cli, big_source, mysql_url, tmp_path: Path) -> None:
     rules = big_rules(tmp_path / "rules.yaml")
-    proc = start(big_source, mysql_url, rules, tmp_path)
+    proc = start_run(big_source, mysql_url, rules, tmp_path, KEY)
     try:
         wait_for_insert(mysql_url, proc)
         second = cli("run", "--source", big_source, "--target", mysql_url, "--rules", str(rules))
