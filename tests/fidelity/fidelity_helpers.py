@@ -1,24 +1,18 @@
-"""Helpers for the schema-fidelity tests: keep-all rules, normalised schema dumps, table checksums."""
+"""Helpers for the schema-fidelity tests: normalised schema dumps, table checksums."""
 
 from __future__ import annotations
 
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-import yaml
-
-from sanitizer.schema.reflect import reflect
 
 USER_TABLES = ("SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                "WHERE c.relkind IN ('r', 'm') AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema' "
                "AND n.nspname NOT LIKE 'sanitizer\\_%' ORDER BY 1, 2")
 
-ALL_ENTITIES = ["credit_card", "email", "iban", "ip_address", "mac_address", "national_id", "phone", "us_ssn"]
-KEPT_ON_PURPOSE = "schema-fidelity test: public sample data, copied unchanged on purpose"
 PUBLIC_NOTE = ("--\n-- Name: public; Type: SCHEMA; Schema: -; Owner: -\n--\n\n"
                "-- *not* creating schema, since initdb creates it\n\n\n")
 
@@ -30,29 +24,6 @@ def rows(url: str, sql: str, params: dict | None = None) -> list[tuple]:
             return [tuple(r) for r in conn.execute(sa.text(sql), params or {})]
     finally:
         engine.dispose()
-
-
-def keep_all_rules(source: str, path: Path, overrides: dict[str, dict[str, object]] | None = None) -> Path:
-    """A rules file naming every reflected column with `keep`, except the given per-table overrides."""
-    engine = sa.create_engine(source)
-    try:
-        with engine.connect() as conn:
-            schema, _ = reflect(conn)
-    finally:
-        engine.dispose()
-    overrides = overrides or {}
-    tables = {}
-    for qualified, info in schema.tables.items():
-        columns: dict[str, object] = {str(name): "keep" for name in info.column_names}
-        columns.update(overrides.get(info.name, {}))
-        kept = [str(c.name) for c in info.columns if c.is_text and columns[str(c.name)] == "keep"]
-        tables[str(qualified)] = {"columns": columns}
-        if kept:  # sample data is kept on purpose: its phones and e-mails are not findings here
-            tables[str(qualified)]["allow"] = {name: {"entities": ALL_ENTITIES, "reason": KEPT_ON_PURPOSE}
-                                               for name in kept}
-    path.write_text(yaml.safe_dump({"version": 1, "defaults": {"unknown_columns": "fail"}, "tables": tables},
-                                   sort_keys=False))
-    return path
 
 
 def schema_dump(url: str) -> str:

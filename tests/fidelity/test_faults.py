@@ -12,7 +12,8 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 from cli_process import end_group, start_run
-from fidelity_helpers import checksums, keep_all_rules, leftovers, rows
+from fidelity_helpers import checksums, leftovers, rows
+from rules_files import keep_all_rules
 
 BIG_ROWS = 1_500_000
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from fidelity_helpers import checksums, counts, keep_all_rules, leftovers, rows, schema_dump, sequences
+from fidelity_helpers import checksums, counts, leftovers, rows, schema_dump, sequences
+from rules_files import keep_all_rules
 
 from sanitizer.load.parquet import file_sha256
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from fidelity_helpers import counts, keep_all_rules, leftovers, rows, schema_dump, sequences
+from fidelity_helpers import counts, leftovers, rows, schema_dump, sequences
+from rules_files import keep_all_rules
 
 PAGILA_MASKS = {"customer": {"first_name": {"strategy": "fake", "kind": "first_name"},
                              "last_name": {"strategy": "fake", "kind": "last_name"},

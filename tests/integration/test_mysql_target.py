@@ -19,6 +19,7 @@ import sqlalchemy as sa
 import yaml
 from cli_process import end_group, start_run
 from dbs import query_rows as rows
+from rules_files import keep_all_rules
 from sqlalchemy.engine import make_url
 
 from sanitizer.errors import Busy, LoadError
@@ -29,7 +30,7 @@ from sanitizer.load.mysql_target import (
     reason,
     shadow_database,
 )
-from sanitizer.schema.reflect import reflect, table_info
+from sanitizer.schema.reflect import table_info
 from sanitizer.source.reader import MYSQL_DDL, Source, ddl_provider
 from sanitizer.urls import parse, same_database
 
@@ -258,31 +259,10 @@ def test_postgres_chinook_to_mariadb(cli, pg_fixture, mysql_url) -> None:
     assert len(schema_facts(mysql_url)["foreign_keys"]) == 11 and orphans(mysql_url) == []
 
 
-def keep_all(source: str, path: Path) -> Path:
-    """Rules keeping every column of every table (public sample data, copied unchanged on purpose)."""
-    engine = sa.create_engine(source)
-    try:
-        with engine.connect() as conn:
-            schema, _ = reflect(conn)
-    finally:
-        engine.dispose()
-    entities = ["credit_card", "email", "iban", "ip_address", "mac_address", "national_id", "phone", "us_ssn"]
-    reason = "test: public sample data, copied unchanged on purpose"
-    tables = {str(name): {"columns": dict.fromkeys(map(str, info.column_names), "keep"),
-                          "allow": {str(c.name): {"entities": entities, "reason": reason}
-                                    for c in info.columns if c.is_text}}
-              for name, info in schema.tables.items()}
-    for rules in tables.values():
-        if not rules["allow"]:
-            del rules["allow"]
-    path.write_text(yaml.safe_dump({"version": 1, "tables": tables}, sort_keys=False))
-    return path
-
-
 def test_postgres_pagila_to_mariadb(cli, pg_fixture, mysql_url, tmp_path: Path) -> None:
     """Partitions, a serial inside a composite key, arrays, domains, enums, tsvector and indexed text."""
     source = pg_fixture("pagila")
-    rules = keep_all(source, tmp_path / "rules.yaml")
+    rules = keep_all_rules(source, tmp_path / "rules.yaml")
     result = cli("run", "--source", source, "--target", mysql_url, "--rules", str(rules))
     assert result.returncode == 0, result.stderr
     for table in tables(mysql_url):
