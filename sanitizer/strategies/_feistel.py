@@ -79,7 +79,7 @@ class KeyedPermutation:
 def permutation(ctx: Context, domain: str, size: int, tweak: str = "") -> KeyedPermutation:
     """The keyed permutation of [0, size) for this key and domain (round keys from ctx's PRF)."""
     labels = pa.array([f"feistel|{size}|{tweak}|{half}" for half in (0, 1)], pa.string())
-    return _cached(size, b"".join(ctx.digests(domain, labels, size=4 * ROUNDS)))
+    return _cached(size, ctx.digest_matrix(domain, labels, size=4 * ROUNDS).tobytes())
 
 
 @lru_cache(maxsize=256)

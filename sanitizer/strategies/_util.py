@@ -25,12 +25,6 @@ def fixed_width_strings(chars: np.ndarray) -> pa.Array:
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets.tobytes()), pa.py_buffer(data))
 
 
-def digest_matrix(ctx: Context, domain: str, values: pa.Array, size: int) -> np.ndarray:
-    """Keyed digests of each value as an (n, size) uint8 matrix."""
-    digests = ctx.digests(domain, values, size=size)
-    return np.frombuffer(b"".join(digests), np.uint8).reshape(len(digests), size)
-
-
 def b32_tags(hashes: np.ndarray, width: int = 8, shift: int = 24) -> pa.Array:
     """Lower-case base32 tags of `width` characters from the high bits of keyed 64-bit hashes.
 

@@ -58,10 +58,11 @@ class Context:
 
     def uint64(self, domain: str, values: pa.Array) -> np.ndarray:
         """Keyed 64-bit integer for each (non-null) value, from its canonical text form."""
-        return self.keyring.uint64(self._variant(domain), canonical_bytes(values))
+        return self.keyring.uint64(self._variant(domain), canonical_binary(values))
 
-    def digests(self, domain: str, values: pa.Array, size: int = 16) -> list[bytes]:
-        return self.keyring.digests(self._variant(domain), canonical_bytes(values), size=size)
+    def digest_matrix(self, domain: str, values: pa.Array, size: int = 16) -> np.ndarray:
+        """Keyed digests of each (non-null) value as an (n, size) uint8 matrix."""
+        return self.keyring.digest_matrix(self._variant(domain), canonical_binary(values), size=size)
 
     def _variant(self, domain: str) -> str:
         return f"{domain}#attempt={self.attempt}" if self.attempt else domain
@@ -123,13 +124,17 @@ class Strategy(Generic[P]):
         raise NotImplementedError
 
 
-def canonical_bytes(values: pa.Array) -> list[bytes]:
-    """The text form keyed hashing sees, so 42 (int) and '42' (text) map alike across tables."""
+def canonical_binary(values: pa.Array) -> pa.Array:
+    """The text form keyed hashing sees, as UTF-8 bytes, so 42 (int) and '42' (text) map alike across tables."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
     if pa.types.is_binary(values.type) or pa.types.is_large_binary(values.type):
-        return values.to_pylist()
-    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        return values
+    if pa.types.is_large_string(values.type):
+        return values.view(pa.large_binary())
+    if not pa.types.is_string(values.type):
         values = pc.cast(values, pa.string())
-    return pc.cast(values, pa.binary()).to_pylist()  # UTF-8 bytes without a Python encode per value
+    return values.view(pa.binary())  # the same buffers: no copy, no Python per value
 
 
 def map_distinct(values: pa.Array, fn: Callable[[pa.Array], pa.Array]) -> pa.Array:

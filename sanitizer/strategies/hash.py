@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 from pydantic import Field
 
 from ..schema.model import ColumnInfo
-from ._util import HEX, digest_matrix, fixed_width_strings
+from ._util import HEX, fixed_width_strings
 from .base import Context, Strategy, StrategyParams, map_distinct
 from .registry import register
 
@@ -66,7 +66,7 @@ class Hash(Strategy[HashParams]):
         return map_distinct(values, lambda distinct: self._tokens(distinct, ctx))
 
     def _tokens(self, distinct: pa.Array, ctx: Context) -> pa.Array:
-        digests = digest_matrix(ctx, self.domain(), distinct, 32)
+        digests = ctx.digest_matrix(self.domain(), distinct, 32)
         if self.params.alphabet == "hex":
             return _hex(digests, self.params.length, self.params.prefix)
         return _base_n(digests, ALPHABETS[self.params.alphabet], self.params.length, self.params.prefix)

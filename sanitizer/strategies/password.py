@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 from pydantic import Field, ValidationInfo, field_validator
 
 from ..schema.model import ColumnInfo
-from ._util import digest_matrix, fixed_width_strings, keep_nulls, require_text
+from ._util import fixed_width_strings, keep_nulls, require_text
 from .base import Context, Strategy, StrategyParams, map_distinct
 from .registry import register
 
@@ -62,5 +62,5 @@ class Password(Strategy[PasswordParams]):
             return keep_nulls(values, pa.repeat(pa.scalar(self.params.hash), len(values)))
         prefix = f"$2b${self.params.cost:02d}$"
         return map_distinct(values, lambda d: pc.binary_join_element_wise(
-            prefix, fixed_width_strings(BCRYPT_ALPHABET[digest_matrix(ctx, self.domain(), d, BCRYPT_BODY) & 63]),
+            prefix, fixed_width_strings(BCRYPT_ALPHABET[ctx.digest_matrix(self.domain(), d, BCRYPT_BODY) & 63]),
             ""))

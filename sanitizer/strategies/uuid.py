@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..schema.model import ColumnInfo
-from ._util import HEX, digest_matrix, fixed_width_strings
+from ._util import HEX, fixed_width_strings
 from .base import Context, Strategy, StrategyParams, map_distinct
 from .registry import register
 
@@ -38,7 +38,7 @@ class Uuid(Strategy[StrategyParams]):
         return None
 
     def apply(self, values: pa.Array, ctx: Context) -> pa.Array:
-        return map_distinct(values, lambda distinct: uuids(digest_matrix(ctx, self.domain(), distinct, 16)))
+        return map_distinct(values, lambda distinct: uuids(ctx.digest_matrix(self.domain(), distinct, 16)))
 
 
 def uuids(raw: np.ndarray) -> pa.Array:
