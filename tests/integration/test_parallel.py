@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
+from sanitizer import parallel
 from sanitizer.errors import ValidationFailed
 from sanitizer.keys import Keyring
 from sanitizer.pipeline import RunOptions, new_report, run
@@ -28,12 +31,29 @@ def dump(url: str) -> dict[str, list[tuple]]:
     return out
 
 
+def batch_memfds() -> int:
+    """memfds of batch hand-overs this process still holds open."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            count += "sanitizer-batch" in os.readlink(f"/proc/self/fd/{fd}")
+    return count
+
+
 def test_workers_reproduce_the_single_process_output(pg_fixture, pg_server, monkeypatch) -> None:
+    """One process, workers fed through shared memory, and workers fed through the pool's pipe."""
     monkeypatch.setattr(pg_copy, "BLOCK_BYTES", 16 << 10)  # many small batches, so the pool really runs
     source = pg_fixture("chinook")
     rules = load_rules([REPO / "rules" / "chinook.yaml"])
+    handoffs = []
+    monkeypatch.setattr(parallel._Handoff, "receive", lambda self, used, real=parallel._Handoff.receive:
+                        handoffs.append(used) or real(self, used))
     outputs, reports = [], []
-    for jobs in (1, 2):
+    for jobs, shared in ((1, False), (2, True), (2, False)):
+        if jobs > 1 and not shared:
+            monkeypatch.setattr(parallel.Sanitizer, "_probe_shared_memory", staticmethod(
+                lambda pool: parallel._done(False)))
+        handoffs.clear()
         target = pg_server.new_database("par")
         options = RunOptions(source=parse(source, what="source"), rules=rules, keyring=Keyring("parallel-key-0123456"),
                              target=parse(target, what="target"),
@@ -42,9 +62,41 @@ def test_workers_reproduce_the_single_process_output(pg_fixture, pg_server, monk
         outputs.append(dump(target))
         reports.append({t.name: (t.rows_read, t.rows_written) for t in report.tables})
         pg_server.drop_database(target)
-    assert reports[0] == reports[1]
+        if shared and sys.platform.startswith("linux"):
+            assert len(handoffs) > 10  # the batches after the workers answered the probe
+        else:  # one process, or a worker that cannot open the parent's memfds: the pool's pipe
+            assert handoffs == []
+        if sys.platform.startswith("linux"):
+            assert batch_memfds() == 0
+    assert reports[0] == reports[1] == reports[2]
     assert max(rows for rows, _ in reports[0].values()) > 8000
-    assert outputs[0] == outputs[1]
+    assert outputs[0] == outputs[1] == outputs[2]
+
+
+def fail_in_a_worker(values: pa.Array) -> pa.Array:
+    """A custom strategy that breaks only in worker processes, once batches are handed over."""
+    import multiprocessing
+
+    if multiprocessing.parent_process() is not None:
+        raise RuntimeError("strategy failed in a worker")
+    return values
+
+
+def test_a_worker_failing_leaves_no_batch_memory_open(pg_fixture, pg_server, monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(pg_copy, "BLOCK_BYTES", 8 << 10)
+    source = pg_fixture("chinook")
+    rules = tmp_path / "failing.yaml"
+    rules.write_text((REPO / "rules" / "chinook.yaml").read_text().replace(
+        "composer: keep,", "composer: {strategy: custom, function: 'test_parallel:fail_in_a_worker'},"))
+    target = pg_server.new_database("par")
+    options = RunOptions(source=parse(source, what="source"), rules=load_rules([rules]),
+                         keyring=Keyring("parallel-key-0123456"), target=parse(target, what="target"),
+                         jobs=2, pool_rows=0)
+    with pytest.raises(RuntimeError, match="strategy failed in a worker"):
+        run(options, new_report(options, {}))
+    pg_server.drop_database(target)
+    if sys.platform.startswith("linux"):
+        assert batch_memfds() == 0
 
 
 def test_a_leak_is_found_when_workers_do_the_work(pg_fixture, pg_server, monkeypatch, tmp_path: Path) -> None:
