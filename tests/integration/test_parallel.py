@@ -12,8 +12,9 @@ import pytest
 import sqlalchemy as sa
 
 from sanitizer import parallel
-from sanitizer.errors import ValidationFailed
+from sanitizer.errors import LoadError, ValidationFailed
 from sanitizer.keys import Keyring
+from sanitizer.load.target import PostgresTarget
 from sanitizer.pipeline import RunOptions, new_report, run
 from sanitizer.rules import load_rules
 from sanitizer.source import pg_copy
@@ -29,6 +30,14 @@ def dump(url: str) -> dict[str, list[tuple]]:
         out = {t: sorted(map(tuple, conn.exec_driver_sql(f'select * from "{t}"')), key=repr) for t in tables}
     engine.dispose()
     return out
+
+
+def tables_of(url: str) -> list[str]:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        names = [r[0] for r in conn.exec_driver_sql("select tablename from pg_tables where schemaname='public'")]
+    engine.dispose()
+    return names
 
 
 def batch_memfds() -> int:
@@ -99,8 +108,20 @@ def test_a_worker_failing_leaves_no_batch_memory_open(pg_fixture, pg_server, mon
         assert batch_memfds() == 0
 
 
-def test_a_leak_is_found_when_workers_do_the_work(pg_fixture, pg_server, monkeypatch, tmp_path: Path) -> None:
+LEAK = ("original_value_in_output", "public.invoice.billing_address", "public.customer.address")
+
+
+@pytest.mark.parametrize("finalize_fails", [False, True], ids=["finalize-ok", "finalize-fails"])
+def test_a_leak_is_found_when_workers_do_the_work(pg_fixture, pg_server, monkeypatch, tmp_path: Path,
+                                                  finalize_fails: bool) -> None:
+    """The leak check's last step runs while staging's indexes are built; a leak fails the run either way,
+    and outranks the database error of a finalize that failed meanwhile."""
     monkeypatch.setattr(pg_copy, "BLOCK_BYTES", 16 << 10)
+    if finalize_fails:
+        def broken(self, sequences):
+            raise LoadError("adding constraints, indexes and triggers failed: injected")
+
+        monkeypatch.setattr(PostgresTarget, "finalize", broken)
     source = pg_fixture("chinook")
     leaky = tmp_path / "leaky.yaml"
     leaky.write_text((REPO / "rules" / "chinook.yaml").read_text().replace(
@@ -112,8 +133,25 @@ def test_a_leak_is_found_when_workers_do_the_work(pg_fixture, pg_server, monkeyp
     report = new_report(options, {})
     with pytest.raises(ValidationFailed):
         run(options, report)
-    finds = {(f.kind, f.column, f.source) for f in report.findings}
-    assert ("original_value_in_output", "public.invoice.billing_address", "public.customer.address") in finds
+    assert LEAK in {(f.kind, f.column, f.source) for f in report.findings}
+    assert tables_of(target) == []  # staging as it was: empty
+    pg_server.drop_database(target)
+
+
+def test_a_failed_finalize_without_findings_is_the_load_error(pg_fixture, pg_server, monkeypatch) -> None:
+    def broken(self, sequences):
+        raise LoadError("adding constraints, indexes and triggers failed: injected")
+
+    monkeypatch.setattr(PostgresTarget, "finalize", broken)
+    source = pg_fixture("chinook")
+    target = pg_server.new_database("par")
+    options = RunOptions(source=parse(source, what="source"), rules=load_rules([REPO / "rules" / "chinook.yaml"]),
+                         keyring=Keyring("parallel-key-0123456"), target=parse(target, what="target"), jobs=1)
+    report = new_report(options, {})
+    with pytest.raises(LoadError, match="injected"):
+        run(options, report)
+    assert report.findings == []
+    assert tables_of(target) == []
     pg_server.drop_database(target)
 
 
