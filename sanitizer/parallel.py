@@ -27,6 +27,7 @@ import pyarrow.ipc as ipc
 from .keys import Keyring
 from .plan import TablePlan
 from .runtime import bound_memory
+from .sanitize import sanitize_batch, settle_unique
 from .uniqueness import UniqueLedger
 from .validate.leak import LeakCheck, Observation
 
@@ -64,8 +65,6 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def _sanitize(table: str, batch: pa.RecordBatch, wire: bool) -> tuple[pa.RecordBatch, list[Observation], dict]:
-    from .pipeline import sanitize_batch
-
     collector = _Collector(_worker["check"])
     prepared: dict = {}  # the uniqueness ledger's fingerprints, computed here rather than in the parent
     out = sanitize_batch(_worker["plans"][table], batch, _worker["keyring"], collector, wire=wire, prepared=prepared)
@@ -169,8 +168,6 @@ class Sanitizer:
         self._orphans.clear()
 
     def map(self, plan: TablePlan, batches: Iterator[pa.RecordBatch], wire: bool) -> Iterator[pa.RecordBatch]:
-        from .pipeline import sanitize_batch, settle_unique
-
         ledgered = plan.ledgered()
 
         def settled(batch: pa.RecordBatch, done: tuple[pa.RecordBatch, dict]) -> pa.RecordBatch:

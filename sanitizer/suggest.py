@@ -29,9 +29,9 @@ from .detect import ColumnFinding, best_entity, sample_table, scan_column
 from .detect.sample import Sample
 from .errors import ConfigError
 from .keys import Keyring
-from .pipeline import sanitize_batch
 from .plan import build_plan
 from .rules import build_strategy, load_rules
+from .sanitize import sanitize_batch
 from .schema.model import ColumnInfo, SchemaInfo, TableInfo
 from .urls import redact
 from .validate.leak import Finding, LeakCheck
