@@ -19,20 +19,25 @@ def prefetch(items: Iterator[Any], depth: int = 2) -> Iterator[Any]:
     box: queue.Queue[Any] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
+    def offer(item: Any) -> bool:
+        """Put unless the consumer stopped: a blocking put into a full queue nobody reads would hang
+        the consumer's join below (a run failing near the end of a table would never exit)."""
+        while not stop.is_set():
+            try:
+                box.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def produce() -> None:
         try:
             for item in items:
-                while not stop.is_set():
-                    try:
-                        box.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not offer(item):
                     return
-            box.put(_DONE)
+            offer(_DONE)
         except BaseException as exc:  # handed to the consumer, which raises it
-            box.put(_Failure(exc))
+            offer(_Failure(exc))
 
     thread = threading.Thread(target=produce, name="sanitizer-reader", daemon=True)
     thread.start()
