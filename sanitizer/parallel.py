@@ -6,17 +6,18 @@ The pool starts only once a table proves big (a second batch): small databases p
 
 On Linux batches travel through anonymous shared memory (memfd) rather than the pool's pipe: one copy
 each way instead of pickling into a pipe 64 KiB at a time (half the CPU of the hand-over on the
-refresh benchmark). The memory has no name, so a killed run leaves nothing behind.
+refresh benchmark). The memory has no name, so a killed run leaves nothing behind. Workers fork from a
+fork server that imported their code once (`WORKER_PRELOAD`), so N workers cost one import, not N.
 """
 
 from __future__ import annotations
 
 import mmap
 import multiprocessing
+import multiprocessing.connection
 import os
 import sys
 import threading
-import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -47,20 +48,22 @@ class _Collector:
         return self.check.unique_fingerprints(column, output)
 
 
-def _start(plans: dict[str, TablePlan], keyring: Keyring, parent: int) -> None:
+def _start(plans: dict[str, TablePlan], keyring: Keyring) -> None:
     bound_memory()
     _worker.update(plans=plans, keyring=keyring, check=LeakCheck(keyring))
-    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+    threading.Thread(target=_exit_with_parent, daemon=True).start()
 
 
 def _ready() -> None:
     """A no-op task: makes the pool start its processes (it does so on demand)."""
 
 
-def _exit_with_parent(parent: int) -> None:
-    """A killed run must not leave workers behind (holding its output pipes open)."""
-    while os.getppid() == parent:
-        time.sleep(1)
+def _exit_with_parent() -> None:
+    """A killed run must not leave workers behind (holding its output pipes open): the parent's sentinel
+    (a pipe only the parent holds open, with spawn and forkserver alike) reads as ready once it is gone."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        multiprocessing.connection.wait([parent.sentinel])
     os._exit(3)
 
 
@@ -246,8 +249,8 @@ class Sanitizer:
 
     def _start_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_start, initargs=(self.plans, self.keyring, os.getpid()))
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=_worker_context(),
+                                             initializer=_start, initargs=(self.plans, self.keyring))
             self._shared = self._probe_shared_memory(self._pool)
         return self._pool
 
@@ -266,6 +269,21 @@ class Sanitizer:
 
         probe.add_done_callback(settle)
         return answer
+
+
+# What a worker imports, done once in the fork server rather than once per worker (about 1 s each on
+# 2 cores). pandas: pyarrow imports it on the first pa.array() call anyway, to test for pandas objects.
+WORKER_PRELOAD = ["sanitizer.parallel", "sanitizer.strategies.registry", "pandas", "faker"]
+
+
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """forkserver where there is one (Linux): workers fork from a process that imported their code already;
+    never plain fork, which would copy this process's threads and connections. Else spawn."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(WORKER_PRELOAD)
+    return context
 
 
 def _done(value: object) -> Future:

@@ -34,8 +34,9 @@ from .validate.leak import Finding, LeakCheck
 from .validate.patterns import PatternCheck, check_allow_columns
 from .validate.report import RunReport, TableReport
 
-# Worker processes pay off only on big sources: each costs ~1 s of imports, and on 2 cores a 300k-row
-# refresh took 3.4 s with them and 2.7 s without (benchmarks/refresh.py). Planner's estimate, all tables.
+# Worker processes pay off only on big sources: the pool costs ~1 s of imports (once, in the fork server),
+# and on 2 cores a 300k-row refresh took 3.4 s with them and 2.7 s without (benchmarks/refresh.py, with
+# one import per worker then). Planner's estimate, all tables.
 POOL_ROWS = 1_000_000
 
 

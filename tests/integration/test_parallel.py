@@ -82,6 +82,47 @@ def test_workers_reproduce_the_single_process_output(pg_fixture, pg_server, monk
     assert outputs[0] == outputs[1] == outputs[2]
 
 
+POOL_THEN_WAIT = """
+import sys, time
+from sanitizer.keys import Keyring
+from sanitizer.parallel import Sanitizer
+from sanitizer.validate.leak import LeakCheck
+if __name__ == "__main__":
+    keyring = Keyring("parallel-key-0123456")
+    sanitizer = Sanitizer([], keyring, LeakCheck(keyring), 2)
+    sanitizer.warm_up()
+    sanitizer._shared.result()  # a worker answered: the pool is up
+    print(*sanitizer._pool._processes, flush=True)
+    time.sleep(120)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_workers_end_when_the_run_is_killed(tmp_path: Path) -> None:
+    """kill -9 of the run (the OOM killer) must not leave its workers holding memory and pipes."""
+    import signal
+    import subprocess
+    import time
+
+    script = tmp_path / "pool.py"
+    script.write_text(POOL_THEN_WAIT)
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=REPO,
+                            start_new_session=True)
+    try:
+        workers = [int(pid) for pid in proc.stdout.readline().split()]
+        assert len(workers) == 2 and all(os.path.exists(f"/proc/{pid}") for pid in workers)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and any(os.path.exists(f"/proc/{pid}") for pid in workers):
+            time.sleep(0.1)
+        assert not any(os.path.exists(f"/proc/{pid}") for pid in workers)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
 def fail_in_a_worker(values: pa.Array) -> pa.Array:
     """A custom strategy that breaks only in worker processes, once batches are handed over."""
     import multiprocessing
