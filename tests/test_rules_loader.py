@@ -98,3 +98,26 @@ def test_every_rules_file_in_the_repo_loads() -> None:
     assert files
     for path in files:
         load_rules([path])
+
+
+def test_loading_rules_imports_only_the_strategies_they_name(tmp_path: Path) -> None:
+    """Start-up cost: a run imports the strategy modules its rules use, not all thirty; an unknown name
+    still gets the full list's suggestion."""
+    import subprocess
+    import sys
+
+    rules = tmp_path / "r.yaml"
+    rules.write_text("version: 1\ntables:\n  t:\n    columns: {a: keep, b: {strategy: mask, keep_last: 2}}\n")
+    probe = (
+        "import json, sys\n"
+        "from sanitizer.rules import load_rules\n"
+        f"load_rules([{str(rules)!r}])\n"
+        "print(json.dumps(sorted(m.rsplit('.', 1)[1] for m in sys.modules if m.startswith('sanitizer.strategies.')"
+        " and not m.rsplit('.', 1)[1].startswith('_'))))\n"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert json.loads(loaded) == ["base", "keep", "mask", "registry"]
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("version: 1\ntables:\n  t:\n    columns: {a: {strategy: maks}}\n")
+    with pytest.raises(ConfigError, match="did you mean 'mask'"):
+        load_rules([typo])
