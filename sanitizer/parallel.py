@@ -208,7 +208,8 @@ class Sanitizer:
                 pool = self._ensure_pool()
                 while not self._slots.acquire(blocking=not pending):  # all tables share jobs + 1 slots
                     yield oldest()
-                pending.append((batch, *self._submit(pool, plan.info.qualified, batch, wire)))
+                future, handoff = self._submit(pool, plan.info.qualified, batch, wire)
+                pending.append((batch, future, True, handoff))
             while pending:
                 yield oldest()
         finally:  # closed early (an error here or in another lane): give the slots and memory back
@@ -216,16 +217,21 @@ class Sanitizer:
                 future.cancel()
                 if slot:
                     self._slots.release()
-                if handoff is not None:  # a running task may still open them: closed after the pool stops
-                    (handoff.close() if future.cancelled() or future.done() else self._orphans.append(handoff))
+                if handoff is None:
+                    continue
+                if future.cancelled() or future.done():
+                    handoff.close()
+                else:  # a running task may still open its memfds: closed once the pool has stopped
+                    self._orphans.append(handoff)
 
     def _submit(self, pool: ProcessPoolExecutor, table: str, batch: pa.RecordBatch, wire: bool
-                ) -> tuple[Future, bool, _Handoff | None]:
+                ) -> tuple[Future, _Handoff | None]:
+        """Through shared memory once a worker has shown it can open it; by the pool's pipe until then."""
         if self._shared is not None and self._shared.done() and self._shared.result():
             handoff = _Handoff(batch)
             return pool.submit(_sanitize_shared, table, os.getpid(), handoff.sent, handoff.used, handoff.back,
-                               wire), True, handoff
-        return pool.submit(_sanitize, table, batch, wire), True, None
+                               wire), handoff
+        return pool.submit(_sanitize, table, batch, wire), None
 
     def _collect(self, future: Future, handoff: _Handoff | None) -> tuple[pa.RecordBatch, dict]:
         out, seen, prepared = future.result()

@@ -144,8 +144,9 @@ def _finalize_while_checking_leaks(target: Target, source: Source, leaks: LeakCh
         try:
             target.finalize(source_sequences(source))
         except Exception:
-            if leak_findings.result():  # re-raises the leak check's own error, if it had one
-                report.findings.extend(leak_findings.result())
+            leaked = leak_findings.result()  # re-raises the leak check's own error, if it had one
+            if leaked:
+                report.findings.extend(leaked)
                 _fail_validation(report, started)
             raise
         report.findings.extend(leak_findings.result())
