@@ -16,11 +16,35 @@ from sanitizer.errors import LoadError, ValidationFailed
 from sanitizer.keys import Keyring
 from sanitizer.load.target import PostgresTarget
 from sanitizer.pipeline import RunOptions, new_report, run
-from sanitizer.rules import load_rules
+from sanitizer.rules import RuleSet, load_rules
 from sanitizer.source import pg_copy
 from sanitizer.urls import parse
 
 REPO = Path(__file__).resolve().parents[2]
+CHINOOK_RULES = REPO / "rules" / "chinook.yaml"
+
+
+def chinook_rules(path: Path, old: str, new: str) -> Path:
+    """rules/chinook.yaml with one rule changed, written to `path`."""
+    text = CHINOOK_RULES.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+    return path
+
+
+def options_for(source: str, target: str, rules: Path | RuleSet = CHINOOK_RULES, jobs: int = 2) -> RunOptions:
+    """A run with the pool from the first big batch on (pool_rows=0), so sample data reaches workers."""
+    return RunOptions(source=parse(source, what="source"), target=parse(target, what="target"),
+                      rules=rules if isinstance(rules, RuleSet) else load_rules([rules]),
+                      keyring=Keyring("parallel-key-0123456"), jobs=jobs, pool_rows=0)
+
+
+def break_finalize(monkeypatch) -> None:
+    """A database error while staging's constraints and indexes are built (the target stays real)."""
+    def broken(self, sequences):
+        raise LoadError("adding constraints, indexes and triggers failed: injected")
+
+    monkeypatch.setattr(PostgresTarget, "finalize", broken)
 
 
 def dump(url: str) -> dict[str, list[tuple]]:
@@ -53,7 +77,7 @@ def test_workers_reproduce_the_single_process_output(pg_fixture, pg_server, monk
     """One process, workers fed through shared memory, and workers fed through the pool's pipe."""
     monkeypatch.setattr(pg_copy, "BLOCK_BYTES", 16 << 10)  # many small batches, so the pool really runs
     source = pg_fixture("chinook")
-    rules = load_rules([REPO / "rules" / "chinook.yaml"])
+    rules = load_rules([CHINOOK_RULES])
     handoffs = []
     monkeypatch.setattr(parallel._Handoff, "receive", lambda self, used, real=parallel._Handoff.receive:
                         handoffs.append(used) or real(self, used))
@@ -64,9 +88,7 @@ def test_workers_reproduce_the_single_process_output(pg_fixture, pg_server, monk
                 lambda pool: parallel._done(False)))
         handoffs.clear()
         target = pg_server.new_database("par")
-        options = RunOptions(source=parse(source, what="source"), rules=rules, keyring=Keyring("parallel-key-0123456"),
-                             target=parse(target, what="target"),
-                             jobs=jobs, pool_rows=0)
+        options = options_for(source, target, rules, jobs=jobs)
         report = run(options, new_report(options, {}))
         outputs.append(dump(target))
         reports.append({t.name: (t.rows_read, t.rows_written) for t in report.tables})
@@ -135,13 +157,10 @@ def fail_in_a_worker(values: pa.Array) -> pa.Array:
 def test_a_worker_failing_leaves_no_batch_memory_open(pg_fixture, pg_server, monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setattr(pg_copy, "BLOCK_BYTES", 8 << 10)
     source = pg_fixture("chinook")
-    rules = tmp_path / "failing.yaml"
-    rules.write_text((REPO / "rules" / "chinook.yaml").read_text().replace(
-        "composer: keep,", "composer: {strategy: custom, function: 'test_parallel:fail_in_a_worker'},"))
+    rules = chinook_rules(tmp_path / "failing.yaml", "composer: keep,",
+                          "composer: {strategy: custom, function: 'test_parallel:fail_in_a_worker'},")
     target = pg_server.new_database("par")
-    options = RunOptions(source=parse(source, what="source"), rules=load_rules([rules]),
-                         keyring=Keyring("parallel-key-0123456"), target=parse(target, what="target"),
-                         jobs=2, pool_rows=0)
+    options = options_for(source, target, rules)
     with pytest.raises(RuntimeError, match="strategy failed in a worker"):
         run(options, new_report(options, {}))
     pg_server.drop_database(target)
@@ -159,18 +178,12 @@ def test_a_leak_is_found_when_workers_do_the_work(pg_fixture, pg_server, monkeyp
     and outranks the database error of a finalize that failed meanwhile."""
     monkeypatch.setattr(pg_copy, "BLOCK_BYTES", 16 << 10)
     if finalize_fails:
-        def broken(self, sequences):
-            raise LoadError("adding constraints, indexes and triggers failed: injected")
-
-        monkeypatch.setattr(PostgresTarget, "finalize", broken)
+        break_finalize(monkeypatch)
     source = pg_fixture("chinook")
-    leaky = tmp_path / "leaky.yaml"
-    leaky.write_text((REPO / "rules" / "chinook.yaml").read_text().replace(
-        "billing_address: {strategy: fake, kind: street_address}", "billing_address: keep"))
+    leaky = chinook_rules(tmp_path / "leaky.yaml", "billing_address: {strategy: fake, kind: street_address}",
+                          "billing_address: keep")
     target = pg_server.new_database("par")
-    options = RunOptions(source=parse(source, what="source"), rules=load_rules([leaky]),
-                         keyring=Keyring("parallel-key-0123456"), target=parse(target, what="target"),
-                         jobs=2, pool_rows=0)
+    options = options_for(source, target, leaky)
     report = new_report(options, {})
     with pytest.raises(ValidationFailed):
         run(options, report)
@@ -180,14 +193,10 @@ def test_a_leak_is_found_when_workers_do_the_work(pg_fixture, pg_server, monkeyp
 
 
 def test_a_failed_finalize_without_findings_is_the_load_error(pg_fixture, pg_server, monkeypatch) -> None:
-    def broken(self, sequences):
-        raise LoadError("adding constraints, indexes and triggers failed: injected")
-
-    monkeypatch.setattr(PostgresTarget, "finalize", broken)
+    break_finalize(monkeypatch)
     source = pg_fixture("chinook")
     target = pg_server.new_database("par")
-    options = RunOptions(source=parse(source, what="source"), rules=load_rules([REPO / "rules" / "chinook.yaml"]),
-                         keyring=Keyring("parallel-key-0123456"), target=parse(target, what="target"), jobs=1)
+    options = options_for(source, target, jobs=1)
     report = new_report(options, {})
     with pytest.raises(LoadError, match="injected"):
         run(options, report)
@@ -223,9 +232,7 @@ def test_tables_read_side_by_side_share_one_snapshot(pg_fixture, pg_server, monk
 
     monkeypatch.setattr(Source, "snapshot_connections", contextlib.contextmanager(commit_then_share))
     target = pg_server.new_database("par")
-    options = RunOptions(source=parse(source, what="source"), rules=load_rules([REPO / "rules" / "chinook.yaml"]),
-                         keyring=Keyring("parallel-key-0123456"), target=parse(target, what="target"),
-                         jobs=4, pool_rows=0)
+    options = options_for(source, target, jobs=4)
     report = run(options, new_report(options, {}))
     assert readers_seen == [2]  # two readers really ran
     rows = {t.name: t.rows_written for t in report.tables}
@@ -284,7 +291,7 @@ def test_a_failing_psql_is_a_runtime_error_naming_the_table(cli, pg_fixture, pg_
     fake.write_text("#!/bin/sh\necho 'psql: ERROR:  permission denied for table artist' >&2\nexit 1\n")
     fake.chmod(0o755)
     source = pg_fixture("chinook")
-    result = cli("run", "--source", source, "--target", pg_url, "--rules", str(REPO / "rules" / "chinook.yaml"),
+    result = cli("run", "--source", source, "--target", pg_url, "--rules", str(CHINOOK_RULES),
                  env={"SANITIZER_PSQL": str(fake)})
     assert result.returncode == 3
     assert "failed: psql: ERROR:  permission denied for table artist" in result.stderr
