@@ -12,6 +12,7 @@ fork server that imported their code once (`WORKER_PRELOAD`), so N workers cost 
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import multiprocessing
 import multiprocessing.connection
@@ -154,6 +155,7 @@ class Sanitizer:
         self._pool: ProcessPoolExecutor | None = None
         self._shared: Future | None = None  # resolves to whether workers can use _Handoff
         self._orphans: list[_Handoff] = []
+        self._warming: threading.Thread | None = None
 
     def __enter__(self) -> Sanitizer:
         return self
@@ -163,6 +165,9 @@ class Sanitizer:
 
     def close(self) -> None:
         """Stop the workers (they hold memory); safe to call twice."""
+        if self._warming is not None:
+            self._warming.join()
+            self._warming = None
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
@@ -242,9 +247,15 @@ class Sanitizer:
         return out, prepared
 
     def warm_up(self) -> None:
-        """Start the workers now, while the parent creates the staging schema: a worker's imports take
-        about a second, which a big run otherwise pays when its first table turns out big."""
-        if self.jobs > 1:
+        """Start the workers now, in the background, while this thread creates the staging schema and
+        reads the first batch: the fork server imports the workers' code first (~0.5 s on 2 cores), and
+        starting a worker waits for it. An error here shows again when map() starts the pool itself."""
+        if self.jobs > 1 and self._warming is None:
+            self._warming = threading.Thread(target=self._start_workers, name="sanitizer-pool-start", daemon=True)
+            self._warming.start()
+
+    def _start_workers(self) -> None:
+        with contextlib.suppress(Exception):
             pool = self._ensure_pool()
             for _ in range(self.jobs):
                 pool.submit(_ready)

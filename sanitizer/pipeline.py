@@ -102,10 +102,14 @@ def run(options: RunOptions, report: RunReport) -> RunReport:
                         plan.info.qualified, skipped=plan.skip, columns={c: s.name for c, s in plan.strategies.items()})
                     report.tables.append(table_reports[plan.info.qualified])
 
+                # PostgreSQL staging takes tables in binary COPY form where their columns allow it
+                binary = {p.info.qualified: source.binary_columns(p.info, p.read_columns())
+                          for p in plans if not p.skip} if isinstance(target, PostgresTarget) else {}
+
                 def work(plan: TablePlan, connection: sa.Connection, stop: threading.Event) -> None:
                     _sanitize_table(plan, source, target, writer, sanitizer, patterns,
                                     table_reports[plan.info.qualified], say, queries.get(plan.info.qualified),
-                                    connection=connection, stop=stop)
+                                    connection=connection, stop=stop, binary_text=binary.get(plan.info.qualified))
 
                 groups = lanes([p for p in plans if not p.skip])
                 with source.snapshot_connections(min(readers_for(options.jobs), len(groups))) as readers:
@@ -249,10 +253,11 @@ class _Stopped(Exception):
 def _sanitize_table(plan: TablePlan, source: Source, target: Target, writer: BackgroundWriter, sanitizer: Sanitizer,
                     patterns: PatternCheck, table_report: TableReport, say: Callable[[str], None],
                     query: sa.Select | None = None, connection: sa.Connection | None = None,
-                    stop: threading.Event | None = None) -> None:
+                    stop: threading.Event | None = None, binary_text: set[str] | None = None) -> None:
     """Stream one table: read ahead in one thread, sanitize (here or in workers), write behind in another."""
     t0 = time.monotonic()
-    for out in sanitizer.map(plan, prefetch(source.batches(plan.info, query, connection), depth=1), wire=source.wire):
+    batches = source.batches(plan.info, query, connection, binary_text=binary_text)
+    for out in sanitizer.map(plan, prefetch(batches, depth=1), wire=source.wire):
         if stop is not None and stop.is_set():
             raise _Stopped()
         patterns.observe_batch(plan.info, plan.strategies, out)

@@ -41,6 +41,15 @@ class TablePlan:
                 if self.strategies[name].needs_ledger()
                 and (self.column(name).unique or self.strategies[name].params.unique)]
 
+    def read_columns(self) -> set[str]:
+        """Columns whose values a strategy reads: those it changes, and those other columns' rules
+        depend on or seed from. Every other column passes through unread."""
+        read: set[str] = set()
+        for name, strategy in self.strategies.items():
+            if strategy.changes_values:
+                read |= {name} | strategy.depends_on() | strategy.reads_original()
+        return read
+
     _parent_unique: dict[str, bool] = field(default_factory=dict)
     # columns sharing a keyed domain with a UNIQUE column: they take its unique form, so one input
     # gets one output in every table of the domain

@@ -32,6 +32,8 @@ class _Columns(Mapping[str, pa.Array]):
     def __getitem__(self, name: str) -> pa.Array:
         if name not in self._typed:
             raw = self._raw[name]
+            if self._wire and pa.types.is_binary(raw.type):  # Source.binary_columns promised otherwise
+                raise RuntimeError(f"{self._info.qualified}.{name} was read in binary COPY form, unreadable here")
             self._typed[name] = decode(raw, self._info.column(name)) if self._wire else raw
         return self._typed[name]
 

@@ -25,7 +25,7 @@ from ..errors import Busy, ConfigError, LoadError
 from ..schema.model import TableInfo
 from ..schema.pgddl import SchemaDDL
 from ..schema.wire import encode
-from ..source.pg_copy import quote_ident, write_csv_batch
+from ..source.pg_copy import is_binary_wire, quote_ident, write_binary_batch, write_csv_batch
 from ..source.reader import PG_DDL, short_reason
 from ..urls import redact
 from . import pg_rebuild
@@ -194,11 +194,13 @@ class PostgresTarget(Target):
         table = self._tables[info.qualified]
         skip = self._generated.get(info.qualified, ())
         pairs = [(v, c) for v, c in zip(batch.columns, info.columns, strict=True) if c.name not in skip]
-        text = pa.RecordBatch.from_arrays([encode(values, column) for values, column in pairs],
+        binary = is_binary_wire(batch)  # values as the source server sent them: no encoding needed
+        rows = pa.RecordBatch.from_arrays([values if binary else encode(values, column) for values, column in pairs],
                                           names=[column.name for _, column in pairs])
+        write = write_binary_batch if binary else write_csv_batch
         try:
-            write_csv_batch(self._conn.connection.driver_connection,
-                            f"{quote_ident(table.schema)}.{quote_ident(table.name)}", text)
+            write(self._conn.connection.driver_connection, f"{quote_ident(table.schema)}.{quote_ident(table.name)}",
+                  rows)
         except Exception as exc:  # psycopg errors: the message names the constraint, never our data
             raise LoadError(f"loading {info.qualified} failed: {short_reason(exc)}") from exc
         self._count(info, batch.num_rows)

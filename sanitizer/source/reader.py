@@ -21,7 +21,15 @@ from ..schema.pgddl import SchemaDDL, dump_schema
 from ..schema.reflect import reflect, user_schemas
 from ..urls import redact
 from .partitions import leaf_batches, partitioned_leaves
-from .pg_copy import PsqlFailed, copy_batches, find_psql, psql_copy_batches
+from .pg_copy import (
+    PsqlFailed,
+    binary_copy_available,
+    copy_batches,
+    find_psql,
+    psql_copy_batches,
+    psql_copy_binary_batches,
+    qualified_name,
+)
 
 SNAPSHOT = "sanitizer_snapshot"  # Connection.info key: the id pg_export_snapshot() gave, if any
 PG_DDL = "sanitizer_pg_ddl"  # MetaData.info key: callable -> SchemaDDL | None (read by PostgresTarget)
@@ -29,6 +37,8 @@ MYSQL_DDL = "sanitizer_mysql_ddl"  # MetaData.info key: callable -> {table: SHOW
 
 DEFAULT_BATCH_ROWS = 50_000
 SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+")  # what pg_export_snapshot() returns
+BINARY_AS_TEXT = {25, 1043, 1042, 19, 114}  # text, varchar, bpchar, name, json: binary form = text
+FIRST_USER_OID = 16384  # PostgreSQL's FirstNormalObjectId: below it, built-in types with fixed ids
 
 
 class Source:
@@ -43,6 +53,7 @@ class Source:
         self.metadata: sa.MetaData | None = None
         self._leaves: dict[str, list[tuple[str, str]]] = {}
         self._ddl: tuple[SchemaDDL | None] | None = None
+        self._column_types: dict[str, dict[str, tuple]] = {}
 
     def __enter__(self) -> Source:
         self._engine = read_only_engine(self.url)
@@ -147,18 +158,54 @@ class Source:
                     conn.rollback()
                 conn.close()
 
-    def _psql_copy(self) -> Callable[..., Iterator[pa.RecordBatch]] | None:
-        """Whole tables are read by psql in the exported snapshot when both are there (pg_copy.py)."""
+    def _psql_copy(self, text_columns: set[str] | None = None) -> Callable[..., Iterator[pa.RecordBatch]] | None:
+        """Whole tables are read by psql in the exported snapshot when both are there (pg_copy.py), in
+        the binary format when `text_columns` is given (see binary_columns) and the kernel was built."""
         snapshot = self.connection.info.get(SNAPSHOT)
         psql = find_psql() if snapshot and SNAPSHOT_ID.fullmatch(snapshot) else None
         if psql is None:
             return None
+        if text_columns is not None and binary_copy_available():
+            return lambda _raw, info: psql_copy_binary_batches(psql, self.url, snapshot, info, text_columns)
         return lambda _raw, info: psql_copy_batches(psql, self.url, snapshot, info)
 
+    def binary_columns(self, info: TableInfo, read: set[str]) -> set[str] | None:
+        """The text columns of a table that may be read in binary COPY form, or None when the table
+        must go as text (CSV): every column that is text to Arrow or that a strategy reads (`read`)
+        must have a type whose binary form is its UTF-8 text (text, varchar, char(n), name, json, enums),
+        and every other column a built-in type whose binary form holds no object ids (regclass, arrays
+        of user types and composites do) and that has binary send/receive functions."""
+        if not self.wire:
+            return None
+        if info.qualified not in self._column_types:
+            rows = self.connection.execute(sa.text(
+                "SELECT a.attname, t.oid, t.typtype, t.typname, t.typsend <> 0 AND t.typreceive <> 0, "
+                "coalesce(e.typname, '') FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+                "LEFT JOIN pg_type e ON e.oid = t.typelem "
+                "WHERE a.attrelid = CAST(:t AS regclass) AND a.attnum > 0 AND NOT a.attisdropped"),
+                {"t": qualified_name(info)}).all()
+            self._column_types[info.qualified] = {row[0]: tuple(row[1:]) for row in rows}
+        types = self._column_types[info.qualified]
+        text = set()
+        for column in info.columns:
+            if column.name not in types:
+                return None
+            oid, kind, name, has_binary, element = types[column.name]
+            if oid in BINARY_AS_TEXT or kind == "e":
+                text.add(column.name)
+                continue
+            opaque = (has_binary and oid < FIRST_USER_OID and kind in "brm"  # built-in base, range, multirange
+                      and not name.startswith(("reg", "_reg")) and not element.startswith("reg"))
+            if column.is_text or column.name in read or not opaque:
+                return None
+        return text
+
     def batches(self, info: TableInfo, query: sa.Select | None = None,
-                connection: Connection | None = None) -> Iterator[pa.RecordBatch]:
+                connection: Connection | None = None, binary_text: set[str] | None = None
+                ) -> Iterator[pa.RecordBatch]:
         """Stream the table's rows (or those of `query`, from rows_query) as record batches of bounded size;
-        `connection`: one of snapshot_connections() (default: the source's own)."""
+        `connection`: one of snapshot_connections() (default: the source's own); `binary_text`: from
+        binary_columns, lets whole-table reads come in binary COPY form (only PostgresTarget takes it)."""
         if self.wire:
             try:
                 raw = (connection or self.connection).connection.driver_connection
@@ -166,7 +213,7 @@ class Source:
                     compiled = query.compile(dialect=(connection or self.connection).dialect)
                     yield from copy_batches(raw, info, select=(str(compiled), dict(compiled.params)))
                     return
-                copy = self._psql_copy() or copy_batches
+                copy = self._psql_copy(binary_text) or copy_batches
                 if info.qualified in self._leaves:  # a partitioned parent: its rows are in its leaves
                     yield from leaf_batches(raw, info, self._leaves[info.qualified], copy)
                     return

@@ -113,6 +113,7 @@ if __name__ == "__main__":
     keyring = Keyring("parallel-key-0123456")
     sanitizer = Sanitizer([], keyring, LeakCheck(keyring), 2)
     sanitizer.warm_up()
+    sanitizer._warming.join()  # the pool starts in the background
     sanitizer._shared.result()  # a worker answered: the pool is up
     print(*sanitizer._pool._processes, flush=True)
     time.sleep(120)
