@@ -56,7 +56,7 @@ class Address(Strategy[AddressParams]):
 
     def apply(self, values: pa.Array, ctx: Context) -> pa.Array:
         pool = _pool(self.params.field, self.params.locale)
-        return map_distinct(values, lambda d: pick(pool, ctx.uint64(self.domain(), d), avoid=d))
+        return map_distinct(values, lambda d: pick(pool, ctx.uint64(self.domain(), d), avoid=d), elementwise=True)
 
 
 @lru_cache(maxsize=64)

@@ -39,4 +39,4 @@ class Company(Strategy[CompanyParams]):
 
     def apply(self, values: pa.Array, ctx: Context) -> pa.Array:
         pool = names("company", self.params.locale)
-        return map_distinct(values, lambda d: pick(pool, ctx.uint64(self.domain(), d), avoid=d))
+        return map_distinct(values, lambda d: pick(pool, ctx.uint64(self.domain(), d), avoid=d), elementwise=True)

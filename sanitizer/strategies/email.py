@@ -52,7 +52,7 @@ class Email(Strategy[EmailParams]):
 
     def apply(self, values: pa.Array, ctx: Context) -> pa.Array:
         unique = self.params.unique or ctx.column.unique
-        return map_distinct(values, lambda d: self._emails(d, ctx, unique))
+        return map_distinct(values, lambda d: self._emails(d, ctx, unique), elementwise=True)
 
     def _emails(self, distinct: pa.Array, ctx: Context, unique: bool) -> pa.Array:
         hashes = ctx.uint64(self.domain(), distinct)

@@ -77,7 +77,7 @@ class Fake(Strategy[FakeParams]):
     def apply(self, values: pa.Array, ctx: Context) -> pa.Array:
         pool = fake_pool(self.params.kind, self.params.locale, self.params.pool_size)
         unique = self.params.unique or ctx.column.unique
-        return map_distinct(values, lambda distinct: self._pick(distinct, pool, unique, ctx))
+        return map_distinct(values, lambda distinct: self._pick(distinct, pool, unique, ctx), elementwise=True)
 
     def _pick(self, distinct: pa.Array, pool: pa.Array, unique: bool, ctx: Context) -> pa.Array:
         hashes = ctx.uint64(self.domain(), distinct)

@@ -63,7 +63,7 @@ class Hash(Strategy[HashParams]):
         return None
 
     def apply(self, values: pa.Array, ctx: Context) -> pa.Array:
-        return map_distinct(values, lambda distinct: self._tokens(distinct, ctx))
+        return map_distinct(values, lambda distinct: self._tokens(distinct, ctx), elementwise=True)
 
     def _tokens(self, distinct: pa.Array, ctx: Context) -> pa.Array:
         digests = ctx.digest_matrix(self.domain(), distinct, 32)

@@ -38,7 +38,8 @@ class Uuid(Strategy[StrategyParams]):
         return None
 
     def apply(self, values: pa.Array, ctx: Context) -> pa.Array:
-        return map_distinct(values, lambda distinct: uuids(ctx.digest_matrix(self.domain(), distinct, 16)))
+        return map_distinct(values, lambda distinct: uuids(ctx.digest_matrix(self.domain(), distinct, 16)),
+                            elementwise=True)
 
 
 def uuids(raw: np.ndarray) -> pa.Array:
