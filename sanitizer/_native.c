@@ -103,6 +103,82 @@ static void digest_one(const uint64_t keyed[8], const uint64_t initial[8], const
     for (size_t i = 0; i < size; i++) out[i] = (uint8_t)(h[i / 8] >> (8 * (i % 8)));
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/* Four one-block values at once with AVX2 (each 64-bit lane of a register holds one value's word):
+ * most masked values (names, e-mails, addresses) fit one 128-byte block after the key block, and
+ * four lanes take about a third of the time of four scalar compressions. Chosen at run time. */
+#include <immintrin.h>
+#define HAVE_X4 1
+#define X4 __attribute__((target("avx2")))
+
+X4 static inline __m256i rotr32_x4(__m256i x) { return _mm256_shuffle_epi32(x, _MM_SHUFFLE(2, 3, 0, 1)); }
+X4 static inline __m256i rotr24_x4(__m256i x) {
+    const __m256i by = _mm256_setr_epi8(3, 4, 5, 6, 7, 0, 1, 2, 11, 12, 13, 14, 15, 8, 9, 10,
+                                        3, 4, 5, 6, 7, 0, 1, 2, 11, 12, 13, 14, 15, 8, 9, 10);
+    return _mm256_shuffle_epi8(x, by);
+}
+X4 static inline __m256i rotr16_x4(__m256i x) {
+    const __m256i by = _mm256_setr_epi8(2, 3, 4, 5, 6, 7, 0, 1, 10, 11, 12, 13, 14, 15, 8, 9,
+                                        2, 3, 4, 5, 6, 7, 0, 1, 10, 11, 12, 13, 14, 15, 8, 9);
+    return _mm256_shuffle_epi8(x, by);
+}
+X4 static inline __m256i rotr63_x4(__m256i x) {
+    return _mm256_or_si256(_mm256_srli_epi64(x, 63), _mm256_add_epi64(x, x));
+}
+
+#define G4(a, b, c, d, x, y)                                        \
+    do {                                                            \
+        a = _mm256_add_epi64(_mm256_add_epi64(a, b), x);            \
+        d = rotr32_x4(_mm256_xor_si256(d, a));                      \
+        c = _mm256_add_epi64(c, d);                                 \
+        b = rotr24_x4(_mm256_xor_si256(b, c));                      \
+        a = _mm256_add_epi64(_mm256_add_epi64(a, b), y);            \
+        d = rotr16_x4(_mm256_xor_si256(d, a));                      \
+        c = _mm256_add_epi64(c, d);                                 \
+        b = rotr63_x4(_mm256_xor_si256(b, c));                      \
+    } while (0)
+
+#define ROUND4(round)                                                      \
+    do {                                                                   \
+        const int r = (round) % 10;                                        \
+        G4(v[0], v[4], v[8], v[12], m[SIGMA[r][0]], m[SIGMA[r][1]]);       \
+        G4(v[1], v[5], v[9], v[13], m[SIGMA[r][2]], m[SIGMA[r][3]]);       \
+        G4(v[2], v[6], v[10], v[14], m[SIGMA[r][4]], m[SIGMA[r][5]]);      \
+        G4(v[3], v[7], v[11], v[15], m[SIGMA[r][6]], m[SIGMA[r][7]]);      \
+        G4(v[0], v[5], v[10], v[15], m[SIGMA[r][8]], m[SIGMA[r][9]]);      \
+        G4(v[1], v[6], v[11], v[12], m[SIGMA[r][10]], m[SIGMA[r][11]]);    \
+        G4(v[2], v[7], v[8], v[13], m[SIGMA[r][12]], m[SIGMA[r][13]]);     \
+        G4(v[3], v[4], v[9], v[14], m[SIGMA[r][14]], m[SIGMA[r][15]]);     \
+    } while (0)
+
+/* The last (and only) block of four values, from the same keyed state: out[lane] = the final state. */
+X4 static void compress_x4(const uint64_t keyed[8], const uint8_t blocks[4][128], const uint64_t t[4],
+                           uint64_t out[4][8]) {
+    __m256i m[16], v[16];
+    for (int i = 0; i < 16; i++)
+        m[i] = _mm256_set_epi64x((long long)load64(blocks[3] + 8 * i), (long long)load64(blocks[2] + 8 * i),
+                                 (long long)load64(blocks[1] + 8 * i), (long long)load64(blocks[0] + 8 * i));
+    for (int i = 0; i < 8; i++) {
+        v[i] = _mm256_set1_epi64x((long long)keyed[i]);
+        v[i + 8] = _mm256_set1_epi64x((long long)IV[i]);
+    }
+    v[12] = _mm256_xor_si256(v[12], _mm256_set_epi64x((long long)t[3], (long long)t[2], (long long)t[1],
+                                                      (long long)t[0]));
+    v[14] = _mm256_set1_epi64x((long long)~IV[6]);
+    ROUND4(0); ROUND4(1); ROUND4(2); ROUND4(3); ROUND4(4); ROUND4(5);
+    ROUND4(6); ROUND4(7); ROUND4(8); ROUND4(9); ROUND4(10); ROUND4(11);
+    for (int i = 0; i < 8; i++) {
+        uint64_t lanes[4];
+        _mm256_storeu_si256((__m256i *)lanes, _mm256_xor_si256(v[i], v[i + 8]));
+        for (int lane = 0; lane < 4; lane++) out[lane][i] = keyed[i] ^ lanes[lane];
+    }
+}
+#endif
+
+#ifdef HAVE_X4
+static int use_x4 = 0; /* set at import: the CPU has AVX2 */
+#endif
+
 /* Arrow offsets are in the host's byte order; one reader for the bounds check and the loop alike. */
 static inline int64_t offset_at(const uint8_t *offsets, Py_ssize_t i, int wide) {
     if (wide) {
@@ -156,6 +232,37 @@ static PyObject *keyed_blake2b(PyObject *self, PyObject *args) {
 
     const uint8_t *bytes = data.buf;
     Py_BEGIN_ALLOW_THREADS
+#ifdef HAVE_X4
+    if (use_x4) {
+        uint8_t blocks[4][128];
+        uint64_t t[4], state[4][8];
+        Py_ssize_t waiting[4];
+        int filled = 0;
+        for (Py_ssize_t i = 0; i < count; i++) {
+            int64_t start = offset_at(off, i, wide), length = offset_at(off, i + 1, wide) - start;
+            if (length < 1 || length > 128) { /* empty or several blocks: one at a time */
+                digest_one(keyed, initial, key_block, bytes + start, (size_t)length, out + i * size, (size_t)size);
+                continue;
+            }
+            memset(blocks[filled], 0, 128);
+            memcpy(blocks[filled], bytes + start, (size_t)length);
+            t[filled] = 128 + (uint64_t)length;
+            waiting[filled++] = i;
+            if (filled == 4) {
+                compress_x4(keyed, (const uint8_t(*)[128])blocks, t, state);
+                for (int lane = 0; lane < 4; lane++)
+                    for (Py_ssize_t k = 0; k < size; k++)
+                        out[waiting[lane] * size + k] = (uint8_t)(state[lane][k / 8] >> (8 * (k % 8)));
+                filled = 0;
+            }
+        }
+        for (int lane = 0; lane < filled; lane++) {
+            Py_ssize_t i = waiting[lane];
+            int64_t start = offset_at(off, i, wide), end = offset_at(off, i + 1, wide);
+            digest_one(keyed, initial, key_block, bytes + start, (size_t)(end - start), out + i * size, (size_t)size);
+        }
+    } else
+#endif
     for (Py_ssize_t i = 0; i < count; i++) {
         int64_t start = offset_at(off, i, wide), end = offset_at(off, i + 1, wide);
         digest_one(keyed, initial, key_block, bytes + start, (size_t)(end - start), out + i * size, (size_t)size);
@@ -184,4 +291,10 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "sanitizer._native",
                                     "Native kernels for sanitizer's hot paths.", -1, methods};
 
-PyMODINIT_FUNC PyInit__native(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__native(void) {
+#ifdef HAVE_X4
+    __builtin_cpu_init();
+    use_x4 = __builtin_cpu_supports("avx2");
+#endif
+    return PyModule_Create(&module);
+}

@@ -52,6 +52,20 @@ def test_kernel_digests_equal_hashlib(key: bytes, size: int, values: list[bytes]
 
 
 @needs_kernel
+@settings(max_examples=40, deadline=None)
+@given(key=st.binary(min_size=1, max_size=64), size=st.integers(1, 64),
+       lengths=st.lists(st.sampled_from([0, 1, 7, 8, 9, 64, 127, 128, 129, 255, 256, 257]), min_size=4,
+                        max_size=40),
+       seed=st.integers(0, 2**32 - 1))
+def test_values_hashed_four_at_a_time_equal_hashlib(key: bytes, size: int, lengths: list[int], seed: int) -> None:
+    """AVX2 CPUs hash one-block values in groups of four lanes; empty and multi-block values, and the
+    group left over at the end, one at a time: each value's digest must not depend on its neighbours."""
+    rng = np.random.default_rng(seed)
+    values = [rng.bytes(n) for n in lengths]
+    assert kernel(key, size, pa.array(values, pa.binary())) == reference(key, size, values)
+
+
+@needs_kernel
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.text(max_size=40), max_size=50), st.sampled_from([8, 16, 32]))
 def test_keyring_matrix_is_the_same_with_and_without_the_kernel(texts: list[str], size: int) -> None:
