@@ -38,8 +38,6 @@ from .validate.report import RunReport, TableReport
 # and on 2 cores a 300k-row refresh took 3.4 s with them and 2.7 s without (benchmarks/refresh.py, with
 # one import per worker then). Planner's estimate, all tables.
 POOL_ROWS = 1_000_000
-# batches masked ahead of staging: room for the next table's batches while the target indexes the last
-WRITE_AHEAD = 8
 
 
 @dataclass
@@ -96,7 +94,7 @@ def run(options: RunOptions, report: RunReport) -> RunReport:
             if options.target is not None and options.target.get_backend_name() != source.connection.dialect.name:
                 tables = portable_tables(tables, options.target.get_backend_name())
             target.create([(p.info, t) for p, t in zip(plans, tables, strict=True)])
-            writer = BackgroundWriter(target.write, depth=WRITE_AHEAD)
+            writer = BackgroundWriter(target.write)
             try:
                 table_reports = {}
                 for plan in plans:
@@ -267,7 +265,6 @@ def _sanitize_table(plan: TablePlan, source: Source, target: Target, writer: Bac
             out = decode_all(plan.info, out)
         writer.put(plan.info, out)
         table_report.rows_read += out.num_rows
-    writer.then(target.table_done, plan.info)  # e.g. its keys and indexes, while the next table loads
     rate = table_report.rows_read / max(time.monotonic() - t0, 1e-6)
     say(f"{plan.info.qualified}: {table_report.rows_read:,} rows ({rate:,.0f} rows/s)")
 

@@ -71,10 +71,7 @@ class BackgroundWriter:
                 return
             if self._error is None:
                 try:
-                    if isinstance(item, _Call):
-                        item.fn(*item.args)
-                    else:
-                        self._write(*item)
+                    self._write(*item)
                 except BaseException as exc:  # raised in the caller's thread at the next put/close
                     self._error = exc
 
@@ -83,23 +80,12 @@ class BackgroundWriter:
             raise self._error
         self._box.put(args)
 
-    def then(self, fn: Callable[..., None], *args: Any) -> None:
-        """Call fn(*args) in the writer's thread once the writes put before it are done."""
-        if self._error is not None:
-            raise self._error
-        self._box.put(_Call(fn, args))
-
     def close(self) -> None:
         """Wait for every pending write; re-raise the first error."""
         self._box.put(_DONE)
         self._thread.join()
         if self._error is not None:
             raise self._error
-
-
-class _Call:
-    def __init__(self, fn: Callable[..., None], args: tuple) -> None:
-        self.fn, self.args = fn, args
 
 
 class _Failure:

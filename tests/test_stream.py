@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from sanitizer.stream import BackgroundWriter, prefetch
+from sanitizer.stream import prefetch
 
 
 def closes_within(seconds: float, generator) -> bool:
@@ -50,38 +50,3 @@ def test_stopping_early_does_not_hang_when_the_reader_is_done(ending: str) -> No
     assert next(items) == 1
     time.sleep(0.3)  # the reader queues 2, then tries to hand over the end (or the error) to a full queue
     assert closes_within(5, items)
-
-
-def test_a_call_runs_in_the_writer_after_the_writes_put_before_it() -> None:
-    events: list[tuple[str, object, str]] = []
-
-    def write(item: int) -> None:
-        time.sleep(0.01)  # the writer lags behind the producer
-        events.append(("write", item, threading.current_thread().name))
-
-    writer = BackgroundWriter(write, depth=8)
-    for item in range(3):
-        writer.put(item)
-    writer.then(lambda name: events.append(("call", name, threading.current_thread().name)), "users")
-    writer.put(3)
-    writer.close()
-    assert [(kind, what) for kind, what, _ in events] == [
-        ("write", 0), ("write", 1), ("write", 2), ("call", "users"), ("write", 3)]
-    assert {thread for _, _, thread in events} == {"sanitizer-writer"}
-
-
-def test_a_failing_call_is_raised_and_later_writes_are_skipped() -> None:
-    written: list[int] = []
-
-    def fail() -> None:
-        raise RuntimeError("indexing failed")
-
-    writer = BackgroundWriter(written.append)
-    writer.put(1)
-    writer.then(fail)
-    with pytest.raises(RuntimeError, match="indexing failed"):
-        for item in range(2, 100):
-            writer.put(item)
-            time.sleep(0.005)
-        writer.close()
-    assert written == [1]

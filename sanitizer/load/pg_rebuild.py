@@ -14,10 +14,6 @@ A killed process or any error rolls back everything: the rename, the new schemas
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-
-import psycopg
 import sqlalchemy as sa
 
 from ..schema.pgddl import SchemaDDL, pg_ident
@@ -120,91 +116,10 @@ def generated_columns(conn: sa.Connection, schemas: list[str]) -> dict[str, set[
     return found
 
 
-# pg_dump's header before each object of its script, and the two kinds of post-data object that need
-# nothing but their own table's rows: its keys (PRIMARY KEY, UNIQUE) and its plain indexes
-ENTRY = re.compile(r"^--\n-- Name: .*; Type: (?P<type>[A-Z ]+); Schema: .*\n--\n", re.MULTILINE)
-_IDENT = r'(?:"(?:[^"]|"")+"|[^\s."();]+)'
-_TABLE = rf"{_IDENT}\.{_IDENT}"
-OWN_ROWS_ONLY = {
-    "CONSTRAINT": re.compile(rf"ALTER TABLE ONLY (?P<table>{_TABLE})\n    ADD CONSTRAINT {_IDENT} "
-                             r"(?:PRIMARY KEY|UNIQUE) [^;]*;"),
-    "INDEX": re.compile(rf"CREATE (?:UNIQUE )?INDEX {_IDENT} ON (?P<table>{_TABLE}) USING [^;]*;"),
-}
-# the table any index or key statement is on, for those that wait for the end
-ON_TABLE = re.compile(rf"^(?:ALTER TABLE|CREATE (?:UNIQUE )?INDEX {_IDENT} ON) (?:ONLY )?(?P<table>{_TABLE})\s")
-
-
-@dataclass
-class PostData:
-    """pg_dump's post-data script as its objects, so that a table's own keys and indexes can be built as
-    soon as its rows are in (while the next table loads) instead of all at the end; the rest, in
-    pg_dump's order, runs at the end. Objects that cannot be told apart safely stay at the end."""
-
-    preamble: str  # pg_dump's SETs before the first object
-    entries: list[tuple[str | None, str]]  # (pg_dump's name of the table it alone needs, or None; SQL)
-    done: set[int] = field(default_factory=set)
-    analyzed: set[str] = field(default_factory=set)
-    waiting: set[str] = field(default_factory=set)  # tables with an index or key left for the end
-    early_analyze: bool = True  # False when an index or key names no table we could read
-
-    @classmethod
-    def parse(cls, script: str, plain_tables: set[str]) -> PostData:
-        """`plain_tables`: pg_dump's names of tables that are neither partitioned nor partitions."""
-        headers = list(ENTRY.finditer(script))
-        if not headers:
-            return cls(script, [], early_analyze=False)
-        entries: list[tuple[str | None, str]] = []
-        waiting: set[str] = set()
-        readable = True
-        for header, following in zip(headers, [*headers[1:], None], strict=True):
-            text = script[header.start():following.start() if following else len(script)]
-            kind = header.group("type")
-            pattern = OWN_ROWS_ONLY.get(kind)
-            body = script[header.end():following.start() if following else len(script)].strip()
-            found = pattern.fullmatch(body) if pattern is not None else None
-            table = found.group("table") if found and found.group("table") in plain_tables else None
-            if table is None and kind in OWN_ROWS_ONLY:  # its statistics (expression indexes) wait too
-                on = ON_TABLE.match(body)
-                readable &= on is not None
-                waiting.update([on.group("table")] if on else [])
-            entries.append((table, text))
-        return cls(script[:headers[0].start()], entries, waiting=waiting, early_analyze=readable)
-
-    def table_done(self, conn: sa.Connection, table: str) -> None:
-        """Build `table`'s own keys and indexes now (and ANALYZE it, when none of its indexes waits), inside
-        a savepoint: if one fails, all of them run again at the end, where a failure is reported as usual."""
-        mine = [i for i, (t, _) in enumerate(self.entries) if t == table and i not in self.done]
-        if mine:
-            try:
-                with conn.begin_nested():
-                    run_script(conn, self.preamble + "".join(self.entries[i][1] for i in mine))
-            except (sa.exc.DBAPIError, psycopg.Error):
-                self.waiting.add(table)
-                return
-            self.done.update(mine)
-        if self.early_analyze and table not in self.waiting:
-            conn.exec_driver_sql(f"ANALYZE {table}")
-            self.analyzed.add(table)
-
-    def rest(self) -> str:
-        """What has not run yet, in pg_dump's order."""
-        return self.preamble + "".join(text for i, (_, text) in enumerate(self.entries) if i not in self.done)
-
-
-def plain_tables(conn: sa.Connection, schemas: list[str]) -> set[str]:
-    """pg_dump's names (schema.table, quoted as it quotes) of the ordinary tables in `schemas` that
-    are not partitions."""
-    rows = conn.execute(sa.text(
-        "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = ANY(:s) AND c.relkind = 'r' AND NOT c.relispartition"), {"s": schemas}).all()
-    return {f"{pg_ident(schema)}.{pg_ident(name)}" for schema, name in rows}
-
-
-def finish(conn: sa.Connection, ddl: SchemaDDL, sequences: dict[str, tuple[int, bool]],
-           post: PostData | None = None) -> None:
-    """After the rows: keys, indexes, FKs, triggers (post-data; what `post` did not build early), the
-    source's sequence values, matview data computed from the sanitized rows, and planner statistics."""
-    run_script(conn, post.rest() if post is not None else ddl.post_data)
+def finish(conn: sa.Connection, ddl: SchemaDDL, sequences: dict[str, tuple[int, bool]]) -> None:
+    """After the rows: keys, indexes, FKs, triggers (post-data), the source's sequence values, matview
+    data computed from the sanitized rows, and planner statistics."""
+    run_script(conn, ddl.post_data)
     for schema, name in conn.execute(sa.text(
             "SELECT schemaname, sequencename FROM pg_sequences WHERE schemaname = ANY(:s)"),
             {"s": ddl.schemas}).all():
@@ -217,8 +132,7 @@ def finish(conn: sa.Connection, ddl: SchemaDDL, sequences: dict[str, tuple[int, 
     for schema, name in conn.execute(sa.text(
             "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = ANY(:s) AND c.relkind IN ('r', 'p', 'm') ORDER BY 1, 2"), {"s": ddl.schemas}).all():
-        if post is None or f"{pg_ident(schema)}.{pg_ident(name)}" not in post.analyzed:
-            conn.exec_driver_sql(f"ANALYZE {quote_ident(schema)}.{quote_ident(name)}")
+        conn.exec_driver_sql(f"ANALYZE {quote_ident(schema)}.{quote_ident(name)}")
 
 
 def drop_old(conn: sa.Connection, old: list[str]) -> None:

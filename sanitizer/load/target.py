@@ -23,7 +23,7 @@ from sqlalchemy.schema import AddConstraint, CreateTable
 
 from ..errors import Busy, ConfigError, LoadError
 from ..schema.model import TableInfo
-from ..schema.pgddl import SchemaDDL, pg_ident
+from ..schema.pgddl import SchemaDDL
 from ..schema.wire import encode
 from ..source.pg_copy import is_binary_wire, quote_ident, write_binary_batch, write_csv_batch
 from ..source.reader import PG_DDL, short_reason
@@ -57,8 +57,6 @@ class Target:
     def open(self) -> None: ...
     def create(self, tables: list[tuple[TableInfo, sa.Table]]) -> None: ...
     def write(self, info: TableInfo, batch: pa.RecordBatch) -> None: ...
-    def table_done(self, info: TableInfo) -> None:
-        """Every row of the table was written (a target may index it while the next one loads)."""
     def finalize(self, sequences: dict[str, tuple[int, bool]]) -> None: ...
     def commit(self) -> None: ...
     def abort(self) -> None: ...
@@ -97,7 +95,6 @@ class PostgresTarget(Target):
         self._schemas: list[str] = []
         self._deferred: list[tuple[sa.Table, str, str]] = []
         self._ddl: SchemaDDL | None = None  # set: the source's own DDL is used (rename-away design)
-        self._post: pg_rebuild.PostData | None = None  # its post-data, as objects a table may build early
         self._old: list[str] = []
         self._generated: dict[str, set[str]] = {}
         # staging is rebuilt from scratch: a crash loses nothing that the next run would not redo
@@ -159,7 +156,6 @@ class PostgresTarget(Target):
             pg_rebuild.create_schemas(self._conn, ddl, self._old)
             pg_rebuild.run_script(self._conn, ddl.pre_data_without_schemas())
             self._generated = pg_rebuild.generated_columns(self._conn, self._schemas)
-            self._post = pg_rebuild.PostData.parse(ddl.post_data, pg_rebuild.plain_tables(self._conn, self._schemas))
         except Exception as exc:  # psycopg or SQLAlchemy: the message names the object, not data
             raise LoadError(f"creating the staging schema from the source's DDL failed: {short_reason(exc)}") \
                 from exc
@@ -209,20 +205,10 @@ class PostgresTarget(Target):
             raise LoadError(f"loading {info.qualified} failed: {short_reason(exc)}") from exc
         self._count(info, batch.num_rows)
 
-    def table_done(self, info: TableInfo) -> None:
-        """With the source's DDL: build the table's own keys and indexes and ANALYZE it now, in this
-        one transaction, while the next table's rows are still being masked (pg_rebuild.PostData)."""
-        if self._post is None or info.schema is None:
-            return
-        try:
-            self._post.table_done(self._conn, f"{pg_ident(info.schema)}.{pg_ident(info.name)}")
-        except Exception as exc:
-            raise LoadError(f"indexing {info.qualified} failed: {short_reason(exc)}") from exc
-
     def finalize(self, sequences: dict[str, tuple[int, bool]]) -> None:
         if self._ddl is not None:
             try:
-                pg_rebuild.finish(self._conn, self._ddl, sequences, self._post)
+                pg_rebuild.finish(self._conn, self._ddl, sequences)
             except Exception as exc:
                 raise LoadError(f"adding constraints, indexes and triggers failed: {short_reason(exc)}") from exc
             return

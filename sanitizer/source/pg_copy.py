@@ -30,7 +30,7 @@ from sqlalchemy.engine import URL
 from ..schema.model import TableInfo
 from ..urls import libpq_invocation
 
-BLOCK_BYTES = 4 << 20
+BLOCK_BYTES = 16 << 20
 BINARY_WIRE = {b"sanitizer.copy": b"binary"}  # schema metadata of batches in binary COPY form
 BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 
