@@ -31,27 +31,33 @@ from .plan import TablePlan
 from .runtime import bound_memory
 from .sanitize import sanitize_batch, settle_unique
 from .uniqueness import UniqueLedger
-from .validate.leak import LeakCheck, Observation
+from .validate.leak import LeakCheck, Observation, OutputSpill
 
 _worker: dict[str, object] = {}
 
 
 class _Collector:
-    """Stands in for the leak check inside a worker: keeps observations to send back."""
+    """Stands in for the leak check inside a worker: keeps observations to send back, with the output
+    fingerprints (the bulk: every word run of every text cell) written to the run's spill directory."""
 
-    def __init__(self, check: LeakCheck) -> None:
-        self.check, self.seen = check, []
+    def __init__(self, check: LeakCheck, spill: OutputSpill | None = None) -> None:
+        self.check, self.spill, self.seen = check, spill, []
 
     def observe(self, column, original, output, transformed, check_unique=True) -> None:
-        self.seen.append(self.check.look(column, original, output, transformed, check_unique))
+        seen = self.check.look(column, original, output, transformed, check_unique)
+        if seen.output is not None and self.spill is not None:
+            self.spill.add(seen.column, seen.output)
+            seen.output, seen.spilled = None, True
+        self.seen.append(seen)
 
     def unique_fingerprints(self, column, output):
         return self.check.unique_fingerprints(column, output)
 
 
-def _start(plans: dict[str, TablePlan], keyring: Keyring) -> None:
+def _start(plans: dict[str, TablePlan], keyring: Keyring, spill: str | None = None) -> None:
     bound_memory()
-    _worker.update(plans=plans, keyring=keyring, check=LeakCheck(keyring))
+    _worker.update(plans=plans, keyring=keyring, check=LeakCheck(keyring),
+                   spill=OutputSpill(spill) if spill is not None else None)
     threading.Thread(target=_exit_with_parent, daemon=True).start()
 
 
@@ -69,7 +75,7 @@ def _exit_with_parent() -> None:
 
 
 def _sanitize(table: str, batch: pa.RecordBatch, wire: bool) -> tuple[pa.RecordBatch, list[Observation], dict]:
-    collector = _Collector(_worker["check"])
+    collector = _Collector(_worker["check"], _worker.get("spill"))
     prepared: dict = {}  # the uniqueness ledger's fingerprints, computed here rather than in the parent
     out = sanitize_batch(_worker["plans"][table], batch, _worker["keyring"], collector, wire=wire, prepared=prepared)
     return out, collector.seen, prepared
@@ -267,7 +273,8 @@ class Sanitizer:
     def _start_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=_worker_context(),
-                                             initializer=_start, initargs=(self.plans, self.keyring))
+                                             initializer=_start,
+                                             initargs=(self.plans, self.keyring, self.leaks.spill_directory()))
             self._shared = self._probe_shared_memory(self._pool)
         return self._pool
 

@@ -12,6 +12,8 @@ e-mails, phones, addresses, identifiers and full names count anywhere. See docs/
 
 from __future__ import annotations
 
+import hashlib
+import os
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -159,6 +161,7 @@ class Observation:
     sensitive: np.ndarray | None = None  # originals that count anywhere
     output: np.ndarray | None = None  # output cells and the word runs inside them
     unique: np.ndarray | None = None  # every non-null output of a UNIQUE column
+    spilled: bool = False  # its output fingerprints went to the shared spill directory (a worker's)
 
 
 @dataclass
@@ -194,6 +197,10 @@ class LeakCheck:
             seen.unique = self.unique_fingerprints(column, output)
         return seen
 
+    def spill_directory(self) -> str:
+        """Where worker processes put their output fingerprints (OutputSpill); they report `spilled`."""
+        return self._spill.share()
+
     def observe_unique(self, column: ColumnInfo, output: pa.Array) -> None:
         """Count a UNIQUE column's final outputs of one batch (those settled by the uniqueness ledger)."""
         self.add(Observation(column.qualified, unique=self.unique_fingerprints(column, output)))
@@ -222,6 +229,8 @@ class LeakCheck:
                 self._sensitive[column] = [sorted_unique(np.concatenate(parts), in_place=True)]
         if seen.output is not None:
             self._spill.add(column, seen.output)
+        if seen.spilled:
+            self._spill.note(column)
         if seen.unique is not None:
             self._unique_rows[column] = self._unique_rows.get(column, 0) + len(seen.unique)
             self._unique_seen.setdefault(column, []).append(seen.unique)
@@ -323,34 +332,57 @@ def _chunks(handle: BinaryIO, values: int) -> Iterator[np.ndarray]:
 
 
 class OutputSpill:
-    """Output fingerprints kept on disk, one file per column, so memory stays bounded by one column."""
+    """Output fingerprints kept on disk, a file per column and process, so memory stays bounded by one
+    column. Worker processes append their own files in the same directory (`share()` names it), so
+    fingerprints never travel through the pool's pipe: the parent only learns which columns have some."""
 
-    def __init__(self) -> None:
+    def __init__(self, directory: str | None = None) -> None:
         self._dir: tempfile.TemporaryDirectory[str] | None = None
+        self._path = directory  # given: a directory another process owns (this is a worker)
         self._files: dict[str, BinaryIO] = {}
+        self._columns: set[str] = set()
+
+    def share(self) -> str:
+        """The directory, made now if need be, for workers to write into."""
+        if self._path is None:
+            self._dir = tempfile.TemporaryDirectory(prefix="sanitizer-leak-")
+            self._path = self._dir.name
+        return self._path
 
     def add(self, column: str, fingerprints: np.ndarray) -> None:
         if column not in self._files:
-            if self._dir is None:
-                self._dir = tempfile.TemporaryDirectory(prefix="sanitizer-leak-")
-            self._files[column] = open(Path(self._dir.name) / f"{len(self._files)}.u64", "w+b")  # noqa: SIM115
-        self._files[column].write(fingerprints.astype("<u8").tobytes())
+            name = f"{_file_key(column)}-{os.getpid()}.u64"
+            self._files[column] = open(Path(self.share()) / name, "ab", buffering=0)  # noqa: SIM115
+            self._columns.add(column)
+        self._files[column].write(fingerprints.astype("<u8").tobytes())  # unbuffered: on disk when it returns
+
+    def note(self, column: str) -> None:
+        """Another process spilled fingerprints of this column here."""
+        self._columns.add(column)
 
     def columns(self, chunk: int = CHUNK_VALUES) -> Iterator[tuple[str, Iterator[np.ndarray]]]:
-        """Each column's fingerprints as a stream of chunks, so the check never holds a whole column."""
-        for column in sorted(self._files):
-            handle = self._files[column]
-            handle.flush()
-            handle.seek(0)
-            yield column, _chunks(handle, chunk)
+        """Each column's fingerprints (from every process) as a stream of chunks, so the check never holds a
+        whole column."""
+        for column in sorted(self._columns):
+            paths = sorted(Path(self.share()).glob(f"{_file_key(column)}-*.u64"))
+            yield column, (values for path in paths for values in _file_chunks(path, chunk))
 
     def close(self) -> None:
         for handle in self._files.values():
             handle.close()
-        self._files = {}
+        self._files, self._columns = {}, set()
         if self._dir is not None:
             self._dir.cleanup()
-            self._dir = None
+            self._dir = self._path = None
+
+
+def _file_key(column: str) -> str:
+    return hashlib.sha256(column.encode()).hexdigest()[:24]
+
+
+def _file_chunks(path: Path, values: int) -> Iterator[np.ndarray]:
+    with open(path, "rb") as handle:
+        yield from _chunks(handle, values)
 
 
 @lru_cache(maxsize=1)

@@ -191,6 +191,13 @@ def test_a_leak_is_found_when_workers_do_the_work(pg_fixture, pg_server, monkeyp
     assert LEAK in {(f.kind, f.column, f.source) for f in report.findings}
     assert tables_of(target) == []  # staging as it was: empty
     pg_server.drop_database(target)
+    # the workers' output fingerprints (spilled by the workers themselves) count like this process's own
+    alone = options_for(source, pg_server.new_database("par"), leaky, jobs=1)
+    alone_report = new_report(alone, {})
+    with pytest.raises(ValidationFailed):
+        run(alone, alone_report)
+    assert sorted(f.as_dict().items() for f in report.findings) == \
+        sorted(f.as_dict().items() for f in alone_report.findings)
 
 
 def test_a_failed_finalize_without_findings_is_the_load_error(pg_fixture, pg_server, monkeypatch) -> None:
