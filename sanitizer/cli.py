@@ -6,6 +6,9 @@ Exit codes: 0 success; 1 findings (validation, uncovered columns) with staging u
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -46,6 +49,10 @@ def main() -> None:
     debug = "--debug" in sys.argv[1:]
     try:
         cli.main(standalone_mode=False)
+    except SystemExit as exc:  # a command's own exit code
+        if exc.code is not None and not isinstance(exc.code, int):
+            raise
+        _exit_now(exc.code or 0)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(3)
@@ -67,7 +74,18 @@ def main() -> None:
             traceback.print_exc()
         click.echo(f"internal error: {type(exc).__name__}; rerun with --debug and report it", err=True)
         sys.exit(3)
-    sys.exit(0)
+    _exit_now(0)
+
+
+def _exit_now(code: int) -> None:
+    """Exit without tearing the interpreter down: after a big run, freeing every object of pyarrow, polars,
+    pandas and SQLAlchemy took 0.2-0.3 s. Exit handlers still run first (temporary directories are
+    removed, multiprocessing's helpers stop), and buffered output is flushed; files we wrote are closed."""
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: the output is lost either way
+            stream.flush()
+    os._exit(code)
 
 
 def rules_option(required: bool = True):

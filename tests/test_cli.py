@@ -3,6 +3,8 @@ user mistakes get one line naming file, path or table.column — and never a tra
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -141,3 +143,18 @@ def test_every_bad_rules_file_is_one_line_and_exit_2(cli, tmp_path: Path, files:
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: " + expected.format(**paths)), lines
+
+
+def test_exiting_early_still_runs_exit_handlers_and_flushes_output(tmp_path: Path) -> None:
+    """cli._exit_now skips the interpreter's teardown only: temporary directories are removed and buffered
+    output is written, and the exit code is the one given."""
+    script = ("import sys, tempfile\n"
+              "from sanitizer.cli import _exit_now\n"
+              f"kept = tempfile.TemporaryDirectory(dir={str(tmp_path)!r})\n"
+              "print('written before exit', end='')\n"
+              "sys.stderr.write('and this')\n"
+              "_exit_now(5)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 5
+    assert done.stdout == "written before exit" and done.stderr == "and this"
+    assert list(tmp_path.iterdir()) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from dbs import query_rows as rows
@@ -102,6 +103,24 @@ def test_validation_failure_leaves_staging_as_it_was(cli, pg_fixture, pg_url, tm
     assert "FAIL" in report and "invoice.billing_address" in report
     originals = {r[0].lower() for r in rows(source, "select address from customer")}
     assert not any(address in report.lower() for address in originals), "the report shows a raw value"
+
+
+def test_a_run_leaves_no_temporary_files_whatever_its_exit(cli, pg_fixture, pg_url, tmp_path: Path) -> None:
+    """The command exits without the interpreter's teardown (cli._exit_now): the leak check's spill
+    directory is gone and the report is whole, on success and on findings alike."""
+    source, staging = pg_fixture("chinook"), pg_url
+    leaky = tmp_path / "leaky.yaml"
+    leaky.write_text(RULES.read_text().replace(
+        "billing_address: {strategy: fake, kind: street_address}", "billing_address: keep"))
+    for rules, code in ((RULES, 0), (leaky, 1)):
+        scratch = tmp_path / f"tmp-{code}"
+        scratch.mkdir()
+        result = cli("run", "--source", source, "--target", staging, "--rules", str(rules), "--jobs", "2",
+                     "--report-dir", str(tmp_path / f"r{code}"), env={"TMPDIR": str(scratch)})
+        assert result.returncode == code, result.stderr
+        assert list(scratch.iterdir()) == []
+        assert json.loads((tmp_path / f"r{code}" / "report.json").read_text())["tables"]
+        assert ("validation: PASS" in result.stdout) == (code == 0)
 
 
 def test_uncovered_column_stops_the_run_with_a_line_to_paste(cli, pg_fixture, pg_url, tmp_path: Path) -> None:
