@@ -208,13 +208,15 @@ class Sanitizer:
 
         try:
             for number, batch in enumerate(batches):
-                if self.jobs <= 1 or (number == 0 and self._pool is None):
+                if self.jobs <= 1 or (number == 0 and self._pool is None) or self._starting():
                     prepared: dict = {}
                     first = sanitize_batch(plan, batch, self.keyring, self.leaks, wire=wire, prepared=prepared)
                     if self.jobs <= 1:
                         yield settled(batch, (first, prepared))
                         continue
                     pending.append((batch, _done((first, [], prepared)), False, None))  # observations added
+                    while pending and pending[0][1].done():  # in order, without waiting for a worker
+                        yield oldest()
                     continue
                 pool = self._ensure_pool()
                 while not self._slots.acquire(blocking=not pending):  # all tables share jobs + 1 slots
@@ -265,6 +267,10 @@ class Sanitizer:
             pool = self._ensure_pool()
             for _ in range(self.jobs):
                 pool.submit(_ready)
+
+    def _starting(self) -> bool:
+        """warm_up's thread is still starting the pool: batches are masked here meanwhile, in order."""
+        return self._warming is not None and self._warming.is_alive()
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
         with self._lock:

@@ -123,19 +123,32 @@ def psql_copy_binary_batches(psql: str, url: URL, snapshot: str, info: TableInfo
                        metadata=BINARY_WIRE)
     block_bytes = block_bytes or BLOCK_BYTES
     with _psql_copy_out(psql, url, snapshot, info, "binary") as stdout:
-        pending = _skip_binary_header(stdout)
-        ended = pending is None
-        while not ended:
-            chunk = stdout.read(block_bytes)
-            if not chunk:
-                raise PsqlFailed("the binary COPY stream ended before its end-of-data marker")
-            pending = pending + chunk if pending else chunk
-            rows, end, ended, columns = _pgcopy.split(pending, 0, len(names), 1 << 30)
-            pending = pending[end:]
-            if rows:
-                yield _binary_batch(schema, rows, columns)
-        if pending or stdout.read(1):
-            raise PsqlFailed("the binary COPY stream goes on after its end-of-data marker")
+        yield from binary_batches(stdout, schema, block_bytes)
+
+
+def binary_batches(stdout: BinaryIO, schema: pa.Schema, block_bytes: int) -> Iterator[pa.RecordBatch]:
+    """A binary COPY stream (header, tuples, end marker) as batches of about block_bytes each."""
+    ended = _skip_binary_header(stdout) is None
+    # one buffer for the whole stream: fresh 16 MiB blocks cost page faults in every batch; a tuple
+    # longer than the buffer grows it
+    buffer, have = bytearray(block_bytes), 0
+    while not ended:
+        if have == len(buffer):
+            buffer.extend(bytes(len(buffer)))
+        with memoryview(buffer) as free:
+            got = stdout.readinto(free[have:])
+        if not got:
+            raise PsqlFailed("the binary COPY stream ended before its end-of-data marker")
+        have += got
+        with memoryview(buffer) as filled:
+            rows, end, ended, columns = _pgcopy.split(filled[:have], 0, len(schema), 1 << 30)
+        if end:
+            buffer[:have - end] = buffer[end:have]  # the start of a tuple that is not all here yet
+            have -= end
+        if rows:
+            yield _binary_batch(schema, rows, columns)
+    if have or stdout.read(1):
+        raise PsqlFailed("the binary COPY stream goes on after its end-of-data marker")
 
 
 def _skip_binary_header(stdout: BinaryIO) -> bytes | None:
