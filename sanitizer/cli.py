@@ -137,6 +137,9 @@ def demo(directory: Path) -> None:
 def run(source, rules, target, out, config_file, jobs, actor, dry_run, subset, report_dir, audit_file, environment,
         force, allow_key_reuse) -> None:
     """Snapshot the source, sanitize it with the rules, validate, and load staging atomically."""
+    from .pool_start import start_early
+
+    start_early(source, jobs)  # a big source's worker processes get ready while the rest is imported
     from .commands import RunArgs, run_command
 
     code = run_command(RunArgs(source=source, rules=list(rules), target=target, out=out, config=config_file,

@@ -7,7 +7,7 @@ The pool starts only once a table proves big (a second batch): small databases p
 On Linux batches travel through anonymous shared memory (memfd) rather than the pool's pipe: one copy
 each way instead of pickling into a pipe 64 KiB at a time (half the CPU of the hand-over on the
 refresh benchmark). The memory has no name, so a killed run leaves nothing behind. Workers fork from a
-fork server that imported their code once (`WORKER_PRELOAD`), so N workers cost one import, not N.
+fork server that imported their code once (`pool_start.WORKER_PRELOAD`), so N workers cost one import, not N.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import pyarrow.ipc as ipc
 
 from .keys import Keyring
 from .plan import TablePlan
+from .pool_start import worker_context
 from .runtime import bound_memory
 from .sanitize import sanitize_batch, settle_unique
 from .uniqueness import UniqueLedger
@@ -278,7 +279,7 @@ class Sanitizer:
 
     def _start_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=_worker_context(),
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=worker_context(),
                                              initializer=_start,
                                              initargs=(self.plans, self.keyring, self.leaks.spill_directory()))
             self._shared = self._probe_shared_memory(self._pool)
@@ -299,21 +300,6 @@ class Sanitizer:
 
         probe.add_done_callback(settle)
         return answer
-
-
-# What a worker imports, done once in the fork server rather than once per worker (about 1 s each on
-# 2 cores). pandas: pyarrow imports it on the first pa.array() call anyway, to test for pandas objects.
-WORKER_PRELOAD = ["sanitizer.parallel", "sanitizer.strategies.registry", "pandas", "faker"]
-
-
-def _worker_context() -> multiprocessing.context.BaseContext:
-    """forkserver where there is one (Linux): workers fork from a process that imported their code already;
-    never plain fork, which would copy this process's threads and connections. Else spawn."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(WORKER_PRELOAD)
-    return context
 
 
 def _done(value: object) -> Future:

@@ -23,6 +23,7 @@ from .load.parquet import ParquetTarget
 from .load.target import PostgresTarget, Target, open_target
 from .parallel import Sanitizer
 from .plan import TablePlan, build_plan
+from .pool_start import POOL_ROWS
 from .rules import RuleSet
 from .runtime import bound_memory
 from .sanitize import decode_all
@@ -33,11 +34,6 @@ from .urls import identity
 from .validate.leak import Finding, LeakCheck
 from .validate.patterns import PatternCheck, check_allow_columns
 from .validate.report import RunReport, TableReport
-
-# Worker processes pay off only on big sources: the pool costs ~1 s of imports (once, in the fork server),
-# and on 2 cores a 300k-row refresh took 3.4 s with them and 2.7 s without (benchmarks/refresh.py, with
-# one import per worker then). Planner's estimate, all tables.
-POOL_ROWS = 1_000_000
 
 
 @dataclass

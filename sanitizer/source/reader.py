@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection
 
 from ..errors import SourceError
+from ..pool_start import ESTIMATE_SQL
 from ..schema.model import SchemaInfo, TableInfo
 from ..schema.pgddl import SchemaDDL, dump_schema
 from ..schema.reflect import reflect, user_schemas
@@ -100,10 +101,7 @@ class Source:
         """The planner's row estimate over all tables (PostgreSQL's pg_class.reltuples): free, no scan."""
         if self.connection.dialect.name != "postgresql":
             return None
-        total = self.connection.exec_driver_sql(
-            "SELECT coalesce(sum(greatest(reltuples, 0)), 0) FROM pg_class c JOIN pg_namespace n "
-            "ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN "
-            "('pg_catalog', 'information_schema')").scalar()
+        total = self.connection.exec_driver_sql(ESTIMATE_SQL).scalar()
         return int(total or 0)
 
     def count(self, info: TableInfo) -> int:
