@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import yaml
 
 from sanitizer.keys import Keyring
 from sanitizer.pipeline import RunOptions, new_report, run
@@ -44,49 +45,25 @@ CREATE TABLE catalogued (id integer PRIMARY KEY, rel regclass, amount positive, 
 INSERT INTO catalogued VALUES (1, 'plain', 5, 'Ann Smith'), (2, 'everything', 7, 'Bob Jones');
 """
 
-RULES = """
-version: 1
-tables:
-  everything:
-    columns:
-      id: keep
-      small: keep
-      whole: keep
-      ratio: keep
-      precise: keep
-      price: keep
-      flag: keep
-      born: keep
-      seen: keep
-      seen_tz: keep
-      span: keep
-      blob: keep
-      tags: keep
-      scores: keep
-      address: keep
-      feeling: keep
-      code: keep
-      label: keep
-      notes: keep
-      document: keep
-      name: {strategy: fake, kind: name}
-      email: {strategy: email}
-  plain:
-    columns:
-      id: keep
-      price: keep
-      born: keep
-      seen_tz: keep
-      feeling: keep
-      note: keep
-      email: {strategy: email}
-  catalogued:
-    columns:
-      id: keep
-      rel: keep
-      amount: keep
-      name: {strategy: fake, kind: name}
-"""
+MASKED = {"name": {"strategy": "fake", "kind": "name"}, "email": {"strategy": "email"}}
+EVERYTHING_KEPT = ["id", "small", "whole", "ratio", "precise", "price", "flag", "born", "seen", "seen_tz", "span",
+                   "blob", "tags", "scores", "address", "feeling", "code", "label", "notes", "document"]
+OPAQUE_KEPT = ["id", "small", "whole", "ratio", "precise", "price", "flag", "born", "seen", "seen_tz", "blob",
+               "label"]
+
+
+def rules_for(tables: dict[str, tuple[list[str], dict[str, dict]]]) -> str:
+    """A rules file: per table, the columns kept and the masked ones with their rules."""
+    return yaml.safe_dump({"version": 1, "tables": {
+        table: {"columns": {**dict.fromkeys(kept, "keep"), **masked}} for table, (kept, masked) in tables.items()}})
+
+
+TABLES = {
+    "everything": (EVERYTHING_KEPT, MASKED),
+    "plain": (["id", "price", "born", "seen_tz", "feeling", "note"], {"email": MASKED["email"]}),
+    "catalogued": (["id", "rel", "amount"], {"name": MASKED["name"]}),
+}
+RULES = rules_for(TABLES)
 
 
 def rows(url: str, table: str, columns: str) -> list[tuple]:
@@ -149,37 +126,19 @@ def test_a_table_of_opaque_kinds_goes_binary_and_arrives_exactly(source, pg_serv
                              "seen, seen_tz, blob, label, name, email FROM everything")
         conn.exec_driver_sql("ALTER TABLE opaque ADD PRIMARY KEY (id)")
     engine.dispose()
-    rules = RULES + """
-  opaque:
-    columns:
-      id: keep
-      small: keep
-      whole: keep
-      ratio: keep
-      precise: keep
-      price: keep
-      flag: keep
-      born: keep
-      seen: keep
-      seen_tz: keep
-      blob: keep
-      label: keep
-      name: {strategy: fake, kind: name}
-      email: {strategy: email}
-"""
+    rules = rules_for({**TABLES, "opaque": (OPAQUE_KEPT, MASKED)})
     target = pg_server.new_database("bin_dst")
     how = refresh(source, target, rules, tmp_path, monkeypatch)
     assert how["opaque"] == "binary"
-    kept = "id, small, whole, ratio, precise, price, flag, born, seen, seen_tz, blob, label"
+    kept = ", ".join(OPAQUE_KEPT)
     assert rows(target, "opaque", kept) == rows(source, "opaque", kept)
     assert not set(rows(target, "opaque", "email")) & set(rows(source, "opaque", "email"))
 
 
 def test_a_strategy_reading_a_number_sends_the_table_as_text(source, pg_server, tmp_path, monkeypatch) -> None:
     """A column a strategy decodes must be text on the way in: binary numbers are not decoded here."""
-    rules = RULES.replace("      price: keep\n      born: keep\n      seen_tz: keep\n      feeling: keep\n",
-                          "      price: {strategy: noise, relative: 0.1}\n      born: keep\n"
-                          "      seen_tz: keep\n      feeling: keep\n")
+    noisy_price = {"email": MASKED["email"], "price": {"strategy": "noise", "relative": 0.1}}
+    rules = rules_for({**TABLES, "plain": (["id", "born", "seen_tz", "feeling", "note"], noisy_price)})
     target = pg_server.new_database("bin_dst")
     how = refresh(source, target, rules, tmp_path, monkeypatch)
     assert how["plain"] == "text"
