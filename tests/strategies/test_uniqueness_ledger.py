@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sanitizer import uniqueness
 from sanitizer.errors import ConfigError
 from sanitizer.keys import Keyring
 from sanitizer.schema.model import ColumnInfo
@@ -97,3 +98,25 @@ def test_a_domain_is_shared_across_columns_so_references_still_join() -> None:
 def test_an_output_space_too_small_for_the_inputs_is_a_clear_error() -> None:
     with pytest.raises(ConfigError, match=r"t\.login .*too narrow"):
         settle_batches(UniqueLedger(Keyring("ledger-key")), [list(range(40))], space=30)
+
+
+def _taken_in_batch_reference(outputs_fp: np.ndarray, inputs_fp: np.ndarray, unclaimed: np.ndarray) -> np.ndarray:
+    """The plain definition: a later row whose output an earlier row of another input already took."""
+    clash = np.zeros(len(outputs_fp), bool)
+    first_row: dict[int, int] = {}
+    for row in np.nonzero(unclaimed)[0]:
+        output = int(outputs_fp[row])
+        if output in first_row and inputs_fp[first_row[output]] != inputs_fp[row]:
+            clash[row] = True
+        first_row.setdefault(output, row)
+    return clash
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 4), st.booleans()), max_size=40))
+def test_clashes_inside_a_batch_are_the_later_rows_of_another_input(rows) -> None:
+    outputs = np.array([r[0] for r in rows], np.uint64)
+    inputs = np.array([r[1] for r in rows], np.uint64)
+    unclaimed = np.array([r[2] for r in rows], bool)
+    assert (uniqueness._taken_in_batch(outputs, inputs, unclaimed)
+            == _taken_in_batch_reference(outputs, inputs, unclaimed)).all()
