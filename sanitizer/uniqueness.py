@@ -101,8 +101,12 @@ def prepare(keyring: Keyring, inputs: pa.Array, outputs: pa.Array) -> Prepared |
     encoded = inputs.dictionary_encode()
     row_ids = pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64)
     valid = row_ids >= 0
-    distinct, first = np.unique(row_ids[valid], return_index=True)
-    first_rows = np.nonzero(valid)[0][first]  # the first row holding each distinct input, in batch order
+    rows = np.nonzero(valid)[0]
+    if len(encoded.dictionary) == len(rows):  # every input once (e-mails, user names): no search needed
+        distinct, first_rows = row_ids[rows], rows
+    else:
+        distinct, first = np.unique(row_ids[valid], return_index=True)
+        first_rows = rows[first]  # the first row holding each distinct input, in batch order
     order = np.argsort(first_rows, kind="stable")  # earlier rows claim first
     distinct, first_rows = distinct[order], first_rows[order]
     return Prepared(row_ids, distinct, first_rows,

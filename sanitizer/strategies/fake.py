@@ -90,22 +90,33 @@ class Fake(Strategy[FakeParams]):
                 index = np.where(same, (index + 1) % len(pool), index)
                 picked = pool.take(pa.array(index))
         if unique:
-            picked = _with_discriminator(picked, hashes, self.params.kind)
+            picked = _with_discriminator(picked, hashes, (self.params.kind, self.params.locale, self.params.pool_size),
+                                         index)
         return picked
 
 
-def _with_discriminator(picked: pa.Array, hashes: np.ndarray, kind: str) -> pa.Array:
-    """Make each fake distinct by a keyed 40-bit tag; e-mails keep their shape. Vectorized."""
+def _with_discriminator(picked: pa.Array, hashes: np.ndarray, pool: tuple[str, str, int],
+                        index: np.ndarray) -> pa.Array:
+    """Make each fake distinct by a keyed 40-bit tag; e-mails keep their shape. Vectorized: `picked` is
+    fake_pool(*pool).take(index), so an e-mail's local part and host are its pool entry's, split once."""
+    kind = pool[0]
     from ._util import b32_tags  # the base32 of hashes >> 24, as before, without a Python loop
 
     tags = b32_tags(hashes)
     spaced = pc.binary_join_element_wise(picked, tags, " ")
     if "email" not in kind:
         return spaced
-    parts = pc.extract_regex(picked, r"^(?P<local>[^@]*)@(?P<host>.*)$")
-    tagged = pc.binary_join_element_wise(pc.struct_field(parts, [0]), ".", tags, "@",
-                                         pc.struct_field(parts, [1]), "")
+    local, host = _email_parts(*pool)
+    take = pa.array(index)
+    tagged = pc.binary_join_element_wise(local.take(take), ".", tags, "@", host.take(take), "")
     return pc.if_else(pc.is_null(tagged), spaced, tagged)
+
+
+@lru_cache(maxsize=64)
+def _email_parts(kind: str, locale: str, size: int) -> tuple[pa.Array, pa.Array]:
+    """The local parts and hosts of a pool of e-mails (NULL where an entry has no @)."""
+    parts = pc.extract_regex(fake_pool(kind, locale, size), r"^(?P<local>[^@]*)@(?P<host>.*)$")
+    return pc.struct_field(parts, [0]), pc.struct_field(parts, [1])
 
 
 @lru_cache(maxsize=16)

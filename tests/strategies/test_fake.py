@@ -30,3 +30,23 @@ def test_pool_cache_returns_the_same_pool_and_survives_a_damaged_file(tmp_path, 
     assert _pool_cache.load("street_address", "de_DE", 300) is None
     assert fake_pool("street_address", "de_DE", 300).equals(drawn)  # drawn again, same values
     fake_pool.cache_clear()
+
+
+def test_a_unique_fake_email_is_its_pool_entry_with_the_tag_before_the_host() -> None:
+    """local@host from the pool becomes local.TAG@host, for every row of a batch (the parts are split
+    once per pool, then taken per row)."""
+    from sanitizer.strategies.fake import fake_pool
+
+    rule = {"strategy": "fake", "kind": "email", "unique": True}
+    s = strategy(rule)
+    ctx = context()
+    values = [f"person{i}@example.org" for i in range(5000)]
+    out = s.apply(pa.array(values), ctx).to_pylist()
+    hashes = ctx.uint64(s.domain(), pa.array(values))
+    pool = fake_pool(s.params.kind, s.params.locale, s.params.pool_size).to_pylist()
+    for value, h in zip(out, hashes, strict=True):
+        entry = pool[int(h % np.uint64(len(pool)))]
+        tag = base64.b32encode(int(h >> np.uint64(24)).to_bytes(5, "big")).decode().lower()
+        local, host = entry.split("@", 1)
+        assert value == f"{local}.{tag}@{host}"
+    assert len(set(out)) == len(out)
