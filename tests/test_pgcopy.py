@@ -109,3 +109,17 @@ def test_text_that_is_not_utf8_is_refused() -> None:
     rows, _, _, columns = pg_copy._pgcopy.split(data, 19, 1, 10)
     with pytest.raises(pa.ArrowInvalid):
         pg_copy._binary_batch(pa.schema([pa.field("t", pa.string())]), rows, columns)
+
+
+@pytest.mark.skipif(not hasattr(__import__("fcntl"), "F_GETPIPE_SZ"), reason="Linux pipes only")
+def test_the_pipe_from_psql_is_widened_where_the_os_allows() -> None:
+    import fcntl
+    import os
+
+    read, write = os.pipe()
+    try:
+        pg_copy._widen_pipe(read)
+        assert fcntl.fcntl(read, fcntl.F_GETPIPE_SZ) >= pg_copy.PIPE_BYTES
+    finally:
+        os.close(read)
+        os.close(write)
