@@ -111,10 +111,12 @@ def test_text_that_is_not_utf8_is_refused() -> None:
         pg_copy._binary_batch(pa.schema([pa.field("t", pa.string())]), rows, columns)
 
 
-@pytest.mark.skipif(not hasattr(__import__("fcntl"), "F_GETPIPE_SZ"), reason="Linux pipes only")
 def test_the_pipe_from_psql_is_widened_where_the_os_allows() -> None:
-    import fcntl
     import os
+
+    fcntl = pytest.importorskip("fcntl")
+    if not hasattr(fcntl, "F_GETPIPE_SZ"):
+        pytest.skip("Linux pipes only")
 
     read, write = os.pipe()
     try:
