@@ -219,9 +219,10 @@ class PostgresTarget(Target):
             for table in self._tables.values():
                 for index in table.indexes:
                     index.create(self._conn)
-            for table in self._tables.values():
-                for fk in table.foreign_key_constraints:
-                    self._conn.execute(AddConstraint(fk))
+            with pg_rebuild.foreign_key_check_memory(self._conn):
+                for table in self._tables.values():
+                    for fk in table.foreign_key_constraints:
+                        self._conn.execute(AddConstraint(fk))
             for table in self._tables.values():
                 for column in table.columns:
                     if "sequence" in column.info:
