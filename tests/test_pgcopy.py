@@ -15,30 +15,7 @@ cell = st.one_of(st.none(), st.binary(max_size=40))
 
 
 def stream_of(columns: list[pa.Array]) -> bytes:
-    batch = pa.RecordBatch.from_arrays(columns, names=[f"c{i}" for i in range(len(columns))])
-
-    class Sink:
-        def __init__(self) -> None:
-            self.data = b""
-
-        def cursor(self):
-            return self
-
-        def copy(self, _sql):
-            return self
-
-        def write(self, data) -> None:
-            self.data += bytes(data)
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc) -> None:
-            pass
-
-    sink = Sink()
-    pg_copy.write_binary_batch(sink, "t", batch)
-    return sink.data
+    return pg_copy.binary_stream(pa.RecordBatch.from_arrays(columns, names=[f"c{i}" for i in range(len(columns))]))
 
 
 def read_back(data: bytes, columns: int, chunk: int, block: int) -> list[list[bytes | None]]:

@@ -245,18 +245,22 @@ def is_binary_wire(batch: pa.RecordBatch) -> bool:
     return batch.schema.metadata is not None and batch.schema.metadata.get(b"sanitizer.copy") == b"binary"
 
 
-def write_binary_batch(raw_connection, table_sql: str, batch: pa.RecordBatch) -> None:
-    """COPY one batch of binary-wire columns (values as the source server sent them, text as UTF-8)
-    into a table in one write, in PostgreSQL's binary format."""
+def binary_stream(batch: pa.RecordBatch) -> bytes:
+    """A whole binary COPY stream (header, one tuple per row, end marker) of binary-wire columns."""
     specs = []
     for array in batch.columns:
         validity, offsets, values = array.buffers()[:3]
         specs.append((values if values is not None else b"", offsets, validity, array.offset))
-    stream = _pgcopy.join(specs, batch.num_rows)
+    return _pgcopy.join(specs, batch.num_rows)
+
+
+def write_binary_batch(raw_connection, table_sql: str, batch: pa.RecordBatch) -> None:
+    """COPY one batch of binary-wire columns (values as the source server sent them, text as UTF-8)
+    into a table in one write, in PostgreSQL's binary format."""
     columns = ", ".join(quote_ident(n) for n in batch.schema.names)
     with raw_connection.cursor() as cur, \
             cur.copy(f"COPY {table_sql} ({columns}) FROM STDIN (FORMAT binary)") as copy:
-        copy.write(stream)
+        copy.write(binary_stream(batch))
 
 
 def write_csv_batch(raw_connection, table_sql: str, batch: pa.RecordBatch) -> None:
