@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL
 from sqlalchemy.schema import AddConstraint, CreateTable
 
@@ -144,6 +145,7 @@ class PostgresTarget(Target):
                 )
             for copy in self._tables.values():
                 self._rewrite_sequences(copy)
+                self._create_types(copy)
                 self._conn.execute(CreateTable(copy, include_foreign_key_constraints=[]))
                 self._defer_keys(copy)
         except sa.exc.SQLAlchemyError as exc:
@@ -161,6 +163,14 @@ class PostgresTarget(Target):
                 from exc
         for info, table in tables:  # same names as the source: the live schemas were renamed away
             self._tables[info.qualified] = table
+
+    def _create_types(self, table: sa.Table) -> None:
+        """The named types the table's columns use (enums, domains, also as array elements), in the
+        shadow schema with it: CREATE TABLE does not make them, and the swap moves them along."""
+        for column in table.columns:
+            kind = column.type.item_type if isinstance(column.type, sa.ARRAY) else column.type
+            if isinstance(kind, sa.Enum | postgresql.DOMAIN) and getattr(kind, "name", None):
+                kind.create(self._conn, checkfirst=True)
 
     def _defer_keys(self, table: sa.Table) -> None:
         """Drop PRIMARY KEY and UNIQUE constraints until the data is in (as pg_restore does): one index
