@@ -36,10 +36,10 @@ static inline void put_be32(uint8_t *p, int32_t v) {
  * column's values would pass INT32_MAX bytes (Arrow's int32 offsets). Fills per-column byte totals
  * and NULL counts; returns the number of tuples, or -1 with a Python error set. */
 static Py_ssize_t scan(const uint8_t *data, Py_ssize_t length, Py_ssize_t start, int ncols, int64_t *bytes,
-                       Py_ssize_t *nulls, Py_ssize_t max_rows, Py_ssize_t *end, int *ended) {
+                       Py_ssize_t *nulls, Py_ssize_t *end, int *ended) {
     Py_ssize_t pos = start, rows = 0;
     *ended = 0;
-    while (rows < max_rows) {
+    for (;;) {
         if (length - pos < 2) break;
         int16_t fields = be16(data + pos);
         if (fields == -1) {
@@ -51,8 +51,9 @@ static Py_ssize_t scan(const uint8_t *data, Py_ssize_t length, Py_ssize_t start,
             PyErr_Format(PyExc_ValueError, "COPY tuple has %d fields, expected %d", (int)fields, ncols);
             return -1;
         }
+        /* first pass: is the whole tuple here, and does it fit the columns' offsets? */
         Py_ssize_t p = pos + 2;
-        int complete = 1;
+        int complete = 1, fits = 1;
         for (int c = 0; c < ncols; c++) {
             if (length - p < 4) { complete = 0; break; }
             int32_t n = be32(data + p);
@@ -64,17 +65,10 @@ static Py_ssize_t scan(const uint8_t *data, Py_ssize_t length, Py_ssize_t start,
             if (n > 0) {
                 if (length - p < n) { complete = 0; break; }
                 p += n;
+                if (bytes[c] + n > INT32_MAX) fits = 0;
             }
         }
         if (!complete) break;
-        /* a second pass over this tuple adds it to the totals, unless a column would overflow */
-        Py_ssize_t q = pos + 2;
-        int fits = 1;
-        for (int c = 0; c < ncols; c++) {
-            int32_t n = be32(data + q);
-            q += 4 + (n > 0 ? n : 0);
-            if (n > 0 && bytes[c] + n > INT32_MAX) fits = 0;
-        }
         if (!fits) {
             if (rows == 0) {
                 PyErr_SetString(PyExc_ValueError, "a COPY value is larger than 2 GiB");
@@ -82,7 +76,8 @@ static Py_ssize_t scan(const uint8_t *data, Py_ssize_t length, Py_ssize_t start,
             }
             break;
         }
-        q = pos + 2;
+        /* second pass: add the tuple to the totals */
+        Py_ssize_t q = pos + 2;
         for (int c = 0; c < ncols; c++) {
             int32_t n = be32(data + q);
             q += 4;
@@ -98,14 +93,14 @@ static Py_ssize_t scan(const uint8_t *data, Py_ssize_t length, Py_ssize_t start,
 
 static PyObject *split(PyObject *self, PyObject *args) {
     Py_buffer buffer;
-    Py_ssize_t start, max_rows;
+    Py_ssize_t start;
     int ncols;
-    if (!PyArg_ParseTuple(args, "y*nin", &buffer, &start, &ncols, &max_rows)) return NULL;
+    if (!PyArg_ParseTuple(args, "y*ni", &buffer, &start, &ncols)) return NULL;
     PyObject *result = NULL, *columns = NULL;
     int64_t *bytes = NULL;
     Py_ssize_t *nulls = NULL;
-    if (ncols < 1 || ncols > 1664 || start < 0 || start > buffer.len || max_rows < 0) {
-        PyErr_SetString(PyExc_ValueError, "ncols must be 1-1664, start inside the buffer, max_rows >= 0");
+    if (ncols < 1 || ncols > 1664 || start < 0 || start > buffer.len) {
+        PyErr_SetString(PyExc_ValueError, "ncols must be 1-1664 and start inside the buffer");
         goto done;
     }
     bytes = PyMem_Calloc(ncols, sizeof *bytes);
@@ -117,7 +112,7 @@ static PyObject *split(PyObject *self, PyObject *args) {
     const uint8_t *data = buffer.buf;
     Py_ssize_t end;
     int ended;
-    Py_ssize_t rows = scan(data, buffer.len, start, ncols, bytes, nulls, max_rows, &end, &ended);
+    Py_ssize_t rows = scan(data, buffer.len, start, ncols, bytes, nulls, &end, &ended);
     if (rows < 0) goto done;
 
     columns = PyList_New(ncols);
@@ -286,8 +281,8 @@ done:
 
 static PyMethodDef methods[] = {
     {"split", split, METH_VARARGS,
-     "split(buffer, start, ncols, max_rows) -> (rows, end, ended, columns)\n\n"
-     "Reads up to max_rows whole tuples of binary COPY data from buffer[start:] (after the header).\n"
+     "split(buffer, start, ncols) -> (rows, end, ended, columns)\n\n"
+     "Reads the whole tuples of binary COPY data in buffer[start:] (after the header).\n"
      "columns holds, per column, (offsets, values, validity, null_count): int32 offsets in host order\n"
      "and a validity bitmap (None without NULLs), as Arrow lays out a binary array. end is where the\n"
      "first unread byte is; ended is true when the end-of-data marker was read."},

@@ -66,24 +66,24 @@ def test_the_stream_is_what_postgresql_documents() -> None:
 def test_a_tuple_with_another_field_count_is_refused() -> None:
     data = stream_of([pa.array([b"x"]), pa.array([b"y"])])
     with pytest.raises(ValueError, match="has 2 fields, expected 3"):
-        pg_copy._pgcopy.split(data, 19, 3, 10)
+        pg_copy._pgcopy.split(data, 19, 3)
 
 
 def test_a_negative_length_other_than_null_is_refused() -> None:
     with pytest.raises(ValueError, match="negative"):
-        pg_copy._pgcopy.split(b"\x00\x01\xff\xff\xff\xfe", 0, 1, 10)
+        pg_copy._pgcopy.split(b"\x00\x01\xff\xff\xff\xfe", 0, 1)
 
 
 def test_an_incomplete_tuple_waits_for_more_bytes() -> None:
     data = stream_of([pa.array([b"hello", b"world"])])
     cut = 19 + 2 + 4 + 5 + 2 + 4 + 2  # the first tuple and part of the second
-    rows, end, ended, _ = pg_copy._pgcopy.split(data[:cut], 19, 1, 10)
+    rows, end, ended, _ = pg_copy._pgcopy.split(data[:cut], 19, 1)
     assert (rows, end, ended) == (1, 19 + 11, 0)
 
 
 def test_text_that_is_not_utf8_is_refused() -> None:
     data = stream_of([pa.array([b"\xff\xfe"])])
-    rows, _, _, columns = pg_copy._pgcopy.split(data, 19, 1, 10)
+    rows, _, _, columns = pg_copy._pgcopy.split(data, 19, 1)
     with pytest.raises(pa.ArrowInvalid):
         pg_copy._binary_batch(pa.schema([pa.field("t", pa.string())]), rows, columns)
 

@@ -135,7 +135,7 @@ def psql_copy_binary_batches(psql: str, url: URL, snapshot: str, info: TableInfo
 
 def binary_batches(stdout: BinaryIO, schema: pa.Schema, block_bytes: int) -> Iterator[pa.RecordBatch]:
     """A binary COPY stream (header, tuples, end marker) as batches of about block_bytes each."""
-    ended = _skip_binary_header(stdout) is None
+    ended = not _read_binary_header(stdout)
     # one buffer for the whole stream: fresh 16 MiB blocks cost page faults in every batch; a tuple
     # longer than the buffer grows it
     buffer, have = bytearray(block_bytes), 0
@@ -148,7 +148,7 @@ def binary_batches(stdout: BinaryIO, schema: pa.Schema, block_bytes: int) -> Ite
             raise PsqlFailed("the binary COPY stream ended before its end-of-data marker")
         have += got
         with memoryview(buffer) as filled:
-            rows, end, ended, columns = _pgcopy.split(filled[:have], 0, len(schema), 1 << 30)
+            rows, end, ended, columns = _pgcopy.split(filled[:have], 0, len(schema))
         if end:
             buffer[:have - end] = buffer[end:have]  # the start of a tuple that is not all here yet
             have -= end
@@ -167,17 +167,17 @@ def _widen_pipe(fd: int) -> None:
             fcntl.fcntl(fd, set_size, PIPE_BYTES)
 
 
-def _skip_binary_header(stdout: BinaryIO) -> bytes | None:
-    """Read the binary COPY header; None for an empty stream (psql sends nothing for an empty table)."""
+def _read_binary_header(stdout: BinaryIO) -> bool:
+    """Read the binary COPY header; False for an empty stream (psql sends nothing for an empty table)."""
     head = stdout.read(19)
     if not head:
-        return None
+        return False
     if len(head) < 19 or head[:11] != BINARY_SIGNATURE:
         raise PsqlFailed("the server's COPY output is not in PostgreSQL's binary format")
     extension = int.from_bytes(head[15:19], "big")
     if extension and len(stdout.read(extension)) < extension:
         raise PsqlFailed("the binary COPY header is cut short")
-    return b""
+    return True
 
 
 def _binary_batch(schema: pa.Schema, rows: int, columns: list[tuple]) -> pa.RecordBatch:
@@ -257,10 +257,7 @@ def binary_stream(batch: pa.RecordBatch) -> bytes:
 def write_binary_batch(raw_connection, table_sql: str, batch: pa.RecordBatch) -> None:
     """COPY one batch of binary-wire columns (values as the source server sent them, text as UTF-8)
     into a table in one write, in PostgreSQL's binary format."""
-    columns = ", ".join(quote_ident(n) for n in batch.schema.names)
-    with raw_connection.cursor() as cur, \
-            cur.copy(f"COPY {table_sql} ({columns}) FROM STDIN (FORMAT binary)") as copy:
-        copy.write(binary_stream(batch))
+    _copy_in(raw_connection, table_sql, batch.schema.names, "binary", binary_stream(batch))
 
 
 def write_csv_batch(raw_connection, table_sql: str, batch: pa.RecordBatch) -> None:
@@ -269,6 +266,11 @@ def write_csv_batch(raw_connection, table_sql: str, batch: pa.RecordBatch) -> No
     # every value quoted: a lone \. is then data, not the end-of-data marker
     options = csv.WriteOptions(include_header=False, quoting_style="all_valid")
     csv.write_csv(batch, buffer, write_options=options)
-    columns = ", ".join(quote_ident(n) for n in batch.schema.names)
-    with raw_connection.cursor() as cur, cur.copy(f"COPY {table_sql} ({columns}) FROM STDIN (FORMAT csv)") as copy:
-        copy.write(buffer.getbuffer())
+    _copy_in(raw_connection, table_sql, batch.schema.names, "csv", buffer.getbuffer())
+
+
+def _copy_in(raw_connection, table_sql: str, names: list[str], fmt: str, data) -> None:
+    """One `COPY table (columns) FROM STDIN (FORMAT fmt)` carrying `data`, a whole stream."""
+    columns = ", ".join(quote_ident(n) for n in names)
+    with raw_connection.cursor() as cur, cur.copy(f"COPY {table_sql} ({columns}) FROM STDIN (FORMAT {fmt})") as copy:
+        copy.write(data)
