@@ -29,7 +29,6 @@ from .pg_copy import (
     find_psql,
     psql_copy_batches,
     psql_copy_binary_batches,
-    qualified_name,
 )
 
 SNAPSHOT = "sanitizer_snapshot"  # Connection.info key: the id pg_export_snapshot() gave, if any
@@ -54,7 +53,7 @@ class Source:
         self.metadata: sa.MetaData | None = None
         self._leaves: dict[str, list[tuple[str, str]]] = {}
         self._ddl: tuple[SchemaDDL | None] | None = None
-        self._column_types: dict[str, dict[str, tuple]] = {}
+        self._column_types: dict[str, dict[str, tuple]] | None = None  # schema.table -> column -> type facts
 
     def __enter__(self) -> Source:
         self._engine = read_only_engine(self.url)
@@ -175,15 +174,17 @@ class Source:
         of user types and composites do) and that has binary send/receive functions."""
         if not self.wire:
             return None
-        if info.qualified not in self._column_types:
-            rows = self.connection.execute(sa.text(
-                "SELECT a.attname, t.oid, t.typtype, t.typname, t.typsend <> 0 AND t.typreceive <> 0, "
-                "coalesce(e.typname, '') FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
-                "LEFT JOIN pg_type e ON e.oid = t.typelem "
-                "WHERE a.attrelid = CAST(:t AS regclass) AND a.attnum > 0 AND NOT a.attisdropped"),
-                {"t": qualified_name(info)}).all()
-            self._column_types[info.qualified] = {row[0]: tuple(row[1:]) for row in rows}
-        types = self._column_types[info.qualified]
+        if self._column_types is None:  # every user table's at once: one catalog query per run
+            self._column_types = {}
+            for table, column, *kind in self.connection.execute(sa.text(
+                    "SELECT n.nspname || '.' || c.relname, a.attname, t.oid, t.typtype, t.typname, "
+                    "t.typsend <> 0 AND t.typreceive <> 0, coalesce(e.typname, '') FROM pg_attribute a "
+                    "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_type e ON e.oid = t.typelem "
+                    "WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped "
+                    "AND n.nspname NOT IN ('pg_catalog', 'information_schema')")).all():
+                self._column_types.setdefault(table, {})[column] = tuple(kind)
+        types = self._column_types.get(info.qualified, {})
         text = set()
         for column in info.columns:
             if column.name not in types:
