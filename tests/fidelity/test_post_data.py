@@ -46,7 +46,7 @@ def build(url: str, violating: bool) -> tuple[sa.Engine, sa.Connection]:
     return engine, conn
 
 
-def test_foreign_keys_are_checked_with_the_check_memory_and_the_setting_comes_back(pg_server) -> None:
+def test_foreign_keys_are_checked_with_the_check_memory_and_the_setting_comes_back(pg_server, monkeypatch) -> None:
     url = pg_server.new_database("post")
     engine, conn = build(url, violating=False)
     seen = []
@@ -56,11 +56,8 @@ def test_foreign_keys_are_checked_with_the_check_memory_and_the_setting_comes_ba
         seen.append((connection.exec_driver_sql("SHOW maintenance_work_mem").scalar(), "FOREIGN KEY" in script))
         real(connection, script)
 
-    try:
-        pg_rebuild.run_script = spy
-        pg_rebuild.finish(conn, SchemaDDL(schemas=["public"], pre_data="", post_data=SCRIPT), {})
-    finally:
-        pg_rebuild.run_script = real
+    monkeypatch.setattr(pg_rebuild, "run_script", spy)  # records each part's memory, then runs it for real
+    pg_rebuild.finish(conn, SchemaDDL(schemas=["public"], pre_data="", post_data=SCRIPT), {})
     assert seen == [("256MB", False), (pg_rebuild.FOREIGN_KEY_CHECK_MEMORY, True)]
     assert conn.exec_driver_sql("SHOW maintenance_work_mem").scalar() == "256MB"
     assert conn.exec_driver_sql("SELECT count(*) FROM pg_constraint WHERE contype = 'f'").scalar() == 1
