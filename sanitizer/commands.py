@@ -19,16 +19,17 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.engine import URL
 
+from . import sameness
 from .audit import access, guard
 from .audit import db as audit_db
 from .audit import log as audit_log
 from .config import RunConfig, load_config
-from .errors import ConfigError, FindingsError, LoadError, SanitizerError
+from .errors import ConfigError, FindingsError, LoadError, SanitizerError, SourceError
 from .keys import Keyring, load_key
 from .pipeline import RunOptions, build_plan, new_report, run, stderr_progress
 from .rules import load_rules
 from .source.reader import Source, short_reason
-from .urls import identity, parse, same_database
+from .urls import identity, parse, redact, same_database
 from .validate.report import RunReport
 
 Echo = Callable[..., None]
@@ -130,8 +131,17 @@ def run_command(args: RunArgs, echo: Echo, keyring: Keyring | None = None, key_n
         raise ConfigError("run: give exactly one of --target URL or --out DIR")
     source = parse(config.source, what="source")
     target = parse(config.target, what="target") if config.target else None
-    if target is not None and same_database(source, target):
+    if target is not None and same_database(source, target):  # the cheap look first; the servers decide next
         raise ConfigError("run: --target resolves to the same database as --source; refusing to write production")
+    source_server = target_server = None
+    unreached: SourceError | None = None  # raised inside the audited run below, like any unreachable source
+    try:
+        if target is not None:
+            source_server, target_server = sameness.refuse_same(source, target, "run")
+        else:
+            source_server = sameness.server_identity(source, role="source")
+    except SourceError as exc:  # a target not told apart from the source gets nothing, not even a record
+        unreached = exc
     environment = check_environment(config.environment) if target is not None else None
     if keyring is None:
         keyring, key_note = load_key()
@@ -140,10 +150,12 @@ def run_command(args: RunArgs, echo: Echo, keyring: Keyring | None = None, key_n
     pg_target = target if target is not None and target.get_backend_name() == "postgresql" else None
     forced, known = False, set()
     hook: TargetAudit | None = None
-    if pg_target is not None and environment is not None:
+    if pg_target is not None and environment is not None and unreached is None:
         forced, known = guard_target(pg_target, environment, keyring.fingerprint, force=args.force,
                                      allow_key_reuse=args.allow_key_reuse, audit_file=config.audit_file,
                                      dry_run=config.dry_run, echo=echo)
+        if forced:
+            refuse_copy_of_source(source, pg_target, ruleset)
     if args.subset:
         if ruleset.subset is not None:
             raise ConfigError(f"--subset: {ruleset.subset_origin} has a subset: section already; use one of them")
@@ -152,6 +164,10 @@ def run_command(args: RunArgs, echo: Echo, keyring: Keyring | None = None, key_n
                          dry_run=config.dry_run, progress=stderr_progress(), jobs=config.jobs or os.cpu_count() or 1)
     target_identity = identity(target) if target is not None else {"out": str(config.out)}
     report = new_report(options, target_identity)
+    if source_server is not None:  # audit rows and manifests carry what the servers said
+        report.source["server"] = source_server.as_record()
+    if target_server is not None:
+        report.target["server"] = target_server.as_record()
 
     def record(code: int, error: BaseException | None, extras: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -164,13 +180,15 @@ def run_command(args: RunArgs, echo: Echo, keyring: Keyring | None = None, key_n
             "time": report.started_at or None, "environment": environment, "forced": forced, **extras,
         }
 
-    if pg_target is not None and environment is not None and not config.dry_run:
+    if pg_target is not None and environment is not None and not config.dry_run and unreached is None:
         hook = TargetAudit(environment, actor, args.allow_key_reuse, known,
                            lambda rep, extras: record(0, None, extras))
         options.before_commit = hook
     started = time.monotonic()
     code, error = 0, None
     try:
+        if unreached is not None:
+            raise unreached
         run(options, report)
     except SanitizerError as exc:
         code, error = exc.exit_code, exc
@@ -216,6 +234,16 @@ def guard_target(url: URL, environment: str, fingerprint: str, *, force: bool, a
         echo(f"warning: --force: loading a database {what}"
              + ("" if dry_run else f"; this {command} marks it as {environment!r}"), err=True)
     return forced, known
+
+
+def refuse_copy_of_source(source: URL, target: URL, ruleset) -> None:
+    """--force adopts a database with tables, never one holding production's data (a restored dump,
+    a promoted replica, the source under a spelling the probes could not see)."""
+    column = sameness.holds_source_values(source, target, ruleset)
+    if column is not None:
+        raise ConfigError(f"--target {redact(target)} holds the source's original values (sampled in {column}), "
+                          "so it is a copy of production; --force does not adopt it. Point --target at staging, "
+                          "or drop that database first")
 
 
 def echo_target_audit(hook: TargetAudit | None, key_fingerprint: str, echo: Echo) -> None:

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy.engine import URL
 
-from .. import __version__
+from .. import __version__, sameness
 from ..audit import log as audit_log
 from ..errors import ConfigError, FindingsError, SanitizerError
 from ..schema.model import SchemaInfo, TableInfo
@@ -218,22 +218,35 @@ def batches(table: SnapshotTable) -> Iterator[pa.RecordBatch]:
 
 
 def refuse_source(snapshot: Snapshot, target: URL) -> None:
-    """The database a snapshot was taken from is production: never load it."""
-    made_from, into = snapshot.manifest.get("source") or {}, identity(target)
-    if not isinstance(made_from, dict) or made_from.get("dialect") != into.get("dialect"):
+    """The database a snapshot was taken from is production: never load it. The manifest records what the
+    source server said about itself; the target is asked the same, so no spelling of its URL slips by."""
+    made_from = snapshot.manifest.get("source") or {}
+    if not isinstance(made_from, dict):
         return
-    if into["dialect"] == "sqlite":
-        same = made_from.get("database") == into["database"]
+    recorded = made_from.get("server")
+    if isinstance(recorded, dict):
+        same = sameness.same_identity(recorded, sameness.server_identity(target).as_record())
     else:
-        local = {"localhost", "127.0.0.1", "::1", None, ""}
-        host_a, host_b = made_from.get("host"), into.get("host")
-        port = default_port(target)
-        same = ((host_a == host_b or (host_a in local and host_b in local))
-                and (made_from.get("port") or port) == (into.get("port") or port)
-                and made_from.get("database") == into.get("database"))
+        same = None
+    if same is None:  # a manifest from before servers were asked: the URL text is all there is
+        same = _same_by_text(made_from, target)
     if same:
         raise ConfigError(f"--target {redact(target)}: this is the database the snapshot was taken from; "
                           "refusing to write production")
+
+
+def _same_by_text(made_from: dict[str, Any], target: URL) -> bool:
+    into = identity(target)
+    if made_from.get("dialect") != into.get("dialect"):
+        return False
+    if into["dialect"] == "sqlite":
+        return made_from.get("database") == into["database"]
+    local = {"localhost", "127.0.0.1", "::1", None, ""}
+    host_a, host_b = made_from.get("host"), into.get("host")
+    port = default_port(target)
+    return ((host_a == host_b or (host_a in local and host_b in local))
+            and (made_from.get("port") or port) == (into.get("port") or port)
+            and made_from.get("database") == into.get("database"))
 
 
 # --- loading -------------------------------------------------------------------------------------

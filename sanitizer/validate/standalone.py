@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from .. import __version__
+from .. import __version__, sameness
 from ..errors import ConfigError, SourceError, ValidationFailed
 from ..keys import Keyring
 from ..load.parquet import READABLE_FORMATS
@@ -312,6 +312,8 @@ def validate_command(rules: list[Path], source: str | None, target: str | None, 
     if target_url is not None and same_database(source_url, target_url):
         raise ConfigError("validate: --target resolves to the same database as --source; "
                           "point it at the staging copy")
+    if target_url is not None:
+        sameness.refuse_same(source_url, target_url, "validate")
     ruleset = load_rules(rules)
     report = ValidationReport(
         source=identity(source_url), target=identity(target_url) if target_url else {"from": str(from_dir)},
