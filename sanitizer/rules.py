@@ -239,12 +239,39 @@ def _read_yaml(path: Path) -> tuple[Any, str]:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the rules file ({exc.strerror}); check the path") from None
     try:
-        return yaml.safe_load(text), text
+        raw = yaml.safe_load(text)
+    except RecursionError:  # PyYAML composes nested nodes recursively
+        raise ConfigError(f"{path}: nested hundreds of levels deep, too deep to read; no rule needs more "
+                          f"than {MAX_DEPTH}: flatten it") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ConfigError(f"{path}{at}: YAML syntax error: {problem}; fix the indentation or quoting there") from None
+    if (where := _too_deep(raw)) is not None:
+        raise ConfigError(f"{path}: {where or '(top)'}: nested more than {MAX_DEPTH} levels deep, or more than "
+                          f"{MAX_NODES:,} values (YAML aliases repeated); no rules file needs that: flatten it")
+    return raw, text
+
+
+MAX_DEPTH = 32  # the deepest real rule (a json strategy's nested paths) is under ten levels
+MAX_NODES = 1_000_000  # an alias bomb (&a [*a, *a, ...]) expands exponentially when walked
+
+
+def _too_deep(raw: Any) -> str | None:
+    """The path to the first value nested deeper than MAX_DEPTH, or None; iterative, so any depth is safe."""
+    stack: list[tuple[Any, str, int]] = [(raw, "", 0)]
+    seen = 0
+    while stack:
+        node, where, depth = stack.pop()
+        seen += 1
+        if depth > MAX_DEPTH or seen > MAX_NODES:
+            return where
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, value in items:
+            if isinstance(value, dict | list):
+                stack.append((value, f"{where}.{key}" if where else str(key), depth + 1))
+    return None
 
 
 def _validate_file(path: Path, raw: Any) -> RulesFileModel:

@@ -158,3 +158,21 @@ def test_exiting_early_still_runs_exit_handlers_and_flushes_output(tmp_path: Pat
     assert done.returncode == 5
     assert done.stdout == "written before exit" and done.stderr == "and this"
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("shape", ["lists", "mappings", "config file"])
+def test_absurdly_nested_yaml_is_one_line_exit_2(cli, tmp_path: Path, shape: str) -> None:
+    """2000 levels overflow PyYAML's recursive composer: a user error like any other, not exit 3."""
+    path = tmp_path / "deep.yaml"
+    if shape == "lists":
+        path.write_text("version: 1\ntables:\n  t:\n    columns:\n      c: " + "[" * 2000 + "]" * 2000 + "\n")
+    elif shape == "mappings":
+        nested = "".join("  " * (i + 1) + f"k{i}:\n" for i in range(2000))
+        path.write_text("tables:\n" + nested + "  " * 2001 + "x: 1\n")
+    else:
+        path.write_text("source: " + "[" * 2000 + "]" * 2000 + "\n")
+    args = ("run", "--config", str(path)) if shape == "config file" else ("rules", "check", str(path))
+    result = cli(*args)
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {path}: ") and "nested" in line and "Traceback" not in result.stderr
