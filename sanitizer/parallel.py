@@ -44,8 +44,8 @@ class _Collector:
     def __init__(self, check: LeakCheck, spill: OutputSpill | None = None) -> None:
         self.check, self.spill, self.seen = check, spill, []
 
-    def observe(self, column, original, output, transformed, check_unique=True) -> None:
-        seen = self.check.look(column, original, output, transformed, check_unique)
+    def observe(self, column, original, output, transformed, check_unique=True, may_keep=False) -> None:
+        seen = self.check.look(column, original, output, transformed, check_unique, may_keep)
         if seen.output is not None and self.spill is not None:
             self.spill.add(seen.column, seen.output)
             seen.output, seen.spilled = None, True

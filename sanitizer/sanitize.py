@@ -80,7 +80,8 @@ def sanitize_batch(plan: TablePlan, batch: pa.RecordBatch, keyring: Keyring, lea
         values = original[name]
         context = Context(keyring, plan.column(name), original, output)  # an FK column sees its key's uniqueness
         out = fit_to_column(strategy.apply(values, context), column, strategy)
-        leaks.observe(column, values, out, transformed=True, check_unique=name not in ledgered)
+        leaks.observe(column, values, out, transformed=True, check_unique=name not in ledgered,
+                      may_keep=bool(strategy.may_keep_value))
         output[name] = out
         result[name] = encode(out, column) if wire else out
         if name in ledgered and prepared is not None and (ready := prepare(keyring, values, result[name])):
@@ -112,7 +113,8 @@ def settle_unique(plan: TablePlan, names: list[str], batch: pa.RecordBatch, out:
                 done[dep] = decode(dep_values, plan.info.column(dep)) if wire else dep_values
             again = fit_to_column(strategy.apply(sub[name], Context(keyring, column, sub, done, attempt=attempt)),
                                   column, strategy)
-            leaks.observe(plan.info.column(name), sub[name], again, transformed=True, check_unique=False)
+            leaks.observe(plan.info.column(name), sub[name], again, transformed=True, check_unique=False,
+                          may_keep=bool(strategy.may_keep_value))
             return encode(again, column) if wire else again
 
         ready = (prepared or {}).get(name)

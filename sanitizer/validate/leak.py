@@ -173,21 +173,29 @@ class LeakCheck:
     _unique_rows: dict[str, int] = field(default_factory=dict)
     unchanged: dict[str, int] = field(default_factory=dict)
     watched: set[str] = field(default_factory=set)  # columns whose originals are fingerprinted
+    kept_in_place: set[str] = field(default_factory=set)  # may-keep columns whose rows cannot be paired
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def observe(self, column: ColumnInfo, original: pa.Array, output: pa.Array, transformed: bool,
-                check_unique: bool = True) -> None:
+                check_unique: bool = True, may_keep: bool = False) -> None:
         """Take one batch of a column: its original and its output values."""
-        self.add(self.look(column, original, output, transformed, check_unique))
+        self.add(self.look(column, original, output, transformed, check_unique, may_keep))
 
     def look(self, column: ColumnInfo, original: pa.Array, output: pa.Array, transformed: bool,
-             check_unique: bool = True) -> Observation:
+             check_unique: bool = True, may_keep: bool = False) -> Observation:
         """What one batch of a column shows, as fingerprints and counts: a pure function of its inputs,
         so it can be computed in another process and added here (`add`). check_unique=False leaves the
-        UNIQUE count to a later `observe_unique` (after the uniqueness ledger settled the batch)."""
+        UNIQUE count to a later `observe_unique` (after the uniqueness ledger settled the batch).
+
+        may_keep: the strategy declares that some values come back as they are (`may_keep_value`: scrub
+        keeps text without PII, regex text without a match). Those rows are no finding, and only the
+        originals it did change are watched elsewhere; the pattern check still reads the column."""
         seen = Observation(column.qualified)
         if transformed:
-            seen.unchanged = self._same_row(original, output)
+            if may_keep:
+                original = original.filter(_changed(original, output))
+            else:
+                seen.unchanged = self._same_row(original, output)
             if column.is_text:
                 text = original if original.type == pa.string() else pc.cast(original, pa.string())
                 seen.sensitive = self._fingerprints(text)
@@ -285,6 +293,8 @@ class LeakCheck:
                 continue
             distinct = sorted_unique(np.concatenate(candidates), in_place=True)  # count each distinct original once
             for source, values in originals.items():
+                if source == column and source in self.kept_in_place:  # its kept values are its originals
+                    continue
                 hits = int(_isin_sorted(distinct, values).sum())
                 if hits:
                     found.append(Finding("original_value_in_output", column, hits, source=source,
@@ -306,6 +316,16 @@ class LeakCheck:
         return found
 
 
+
+
+def _changed(original: pa.Array, output: pa.Array) -> pa.Array:
+    """Which rows the strategy changed (an output of another type that cannot be compared: all)."""
+    if original.type != output.type:
+        try:
+            output = pc.cast(output, original.type)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return pa.array(np.ones(len(original), bool))
+    return pc.fill_null(pc.not_equal(original, output), True)
 
 
 def _mostly_distinct(values: pa.Array) -> pa.Array:

@@ -3,7 +3,7 @@
 The leak check only finds values that were in a column a rule transforms. A `keep` column nobody
 suspected (a notes column, a free-text reference) can hold e-mails or card numbers that never passed
 through a masking rule, so nothing would find them. This check looks at *every* output cell of every
-text column whose rule is `keep` or `scrub`, with the tier-A detectors of `sanitizer.detect` (their
+text column whose rule is `keep`, `scrub` or `regex`, with the tier-A detectors of `sanitizer.detect` (their
 patterns, checksums and known-fake lists: one source of truth), and reports the cells that hold one.
 
 Speed comes from doing almost nothing for most cells: one RE2 gate over the batch (Arrow, vectorised)
@@ -49,7 +49,8 @@ if TYPE_CHECKING:
     from ..strategies.base import Strategy
 
 KIND = "pii_pattern_in_output"
-CHECKED_STRATEGIES = frozenset({"keep", "scrub"})  # the rules that let text through unchanged (or mostly)
+CHECKED_STRATEGIES = frozenset({"keep", "scrub", "regex"})  # the rules that let text through unchanged, or
+# partly: scrub and regex return text without a match as it is (their may_keep_value), so it is read here
 # One cheap RE2 pass: a cell no tier-A entity could be in has none of these (5+ digits covers cards,
 # IBANs, SSNs, phones and national IDs; `@` e-mails; dotted digits IPv4; colon or dash hex IPv6 and MACs).
 GATE = (r"@|[0-9](?:[^0-9]*[0-9]){4}|[0-9]\.[0-9]|:[0-9A-Fa-f]*:|[0-9A-Fa-f]{2}-[0-9A-Fa-f]{2}-"

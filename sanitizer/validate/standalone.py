@@ -7,7 +7,7 @@ manual fix in staging, a restore, or for an auditor — using only the source (r
    then every text cell of the output is fingerprinted and matched against them (LeakCheck's anywhere
    check). Source and output rows cannot be paired in general, so the same-row `unchanged_value` check
    of a run is not made here;
-2. pattern check (patterns.PatternCheck) over every text cell of the `keep` and `scrub` columns;
+2. pattern check (patterns.PatternCheck) over every text cell of the `keep`, `scrub` and `regex` columns;
 3. structure: the rows of each table equal the source's (a skipped table must be empty), UNIQUE and
    primary-key sets stay unique, foreign keys resolve — by SQL in the target, by Arrow for a snapshot.
 
@@ -56,10 +56,14 @@ class DetachedLeakCheck(LeakCheck):
     reuses its fingerprinting so both find exactly the same leaks.
     """
 
-    def observe_original(self, column: ColumnInfo, original: pa.Array) -> None:
-        """One batch of a transformed column's source values: remember the fingerprints that count anywhere."""
+    def observe_original(self, column: ColumnInfo, original: pa.Array, may_keep: bool = False) -> None:
+        """One batch of a transformed column's source values: remember the fingerprints that count anywhere.
+        may_keep: its strategy keeps some values as they are (scrub, regex), so rows that cannot be paired
+        are not compared with its own output column (the pattern check reads that one)."""
         if not column.is_text:
             return
+        if may_keep:
+            self.kept_in_place.add(column.qualified)
         values = original if original.type == pa.string() else pc.cast(original, pa.string())
         self.add(Observation(column.qualified, sensitive=self._fingerprints(values)))
 
@@ -238,7 +242,8 @@ def _read_originals(plan: TablePlan, source: Source, leaks: DetachedLeakCheck) -
     for batch in source.batches(plan.info):
         rows += batch.num_rows
         for column in columns:
-            leaks.observe_original(column, batch.column(column.name))
+            leaks.observe_original(column, batch.column(column.name),
+                                   may_keep=bool(plan.strategies[column.name].may_keep_value))
     return rows
 
 
