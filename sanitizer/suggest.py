@@ -35,6 +35,7 @@ from .sanitize import sanitize_batch
 from .schema.model import ColumnInfo, SchemaInfo, TableInfo
 from .urls import redact
 from .validate.leak import Finding, LeakCheck
+from .validate.patterns import PatternCheck
 
 Rule = str | dict[str, Any]
 PLAIN_TEXT = re.compile(r"^(N?VARCHAR|N?CHAR|CHARACTER|TEXT|STRING|CLOB|N?TEXT|VARCHAR2|CITEXT)\b", re.I)
@@ -245,18 +246,23 @@ def _review(col: ColumnSuggestion, restore: ColumnSuggestion | None, why: str) -
 
 
 def dry_run(source, suggestion: Suggestion) -> list[Finding]:
-    """The leak check's findings for the draft, with a throwaway key (only collisions matter here)."""
+    """The findings a run of the draft would stop on: the leak check's, with a throwaway key (only
+    collisions matter here), and the pattern check's over every cell the draft lets through, so a
+    column the sample made look harmless (card numbers among decoys) is not kept."""
     with tempfile.TemporaryDirectory(prefix="sanitizer-suggest-") as tmp:
         path = Path(tmp) / "draft.yaml"
         path.write_text(render_yaml(suggestion), encoding="utf-8")
-        plans = build_plan(source.schema, load_rules([path]))
+        ruleset = load_rules([path])
+        plans = build_plan(source.schema, ruleset)
     keyring = Keyring(secrets.token_bytes(32))
     leaks = LeakCheck(keyring)
+    patterns = PatternCheck(ruleset, source.schema.default_schema)
     for plan in plans:
         if not plan.skip:
             for batch in source.batches(plan.info):
-                sanitize_batch(plan, batch, keyring, leaks, wire=source.wire)
-    return leaks.findings()
+                out = sanitize_batch(plan, batch, keyring, leaks, wire=source.wire)
+                patterns.observe_batch(plan.info, plan.strategies, out)
+    return leaks.findings() + patterns.findings()
 
 
 def choose(source, info: TableInfo, col: ColumnInfo, finding: ColumnFinding | None, sampled: int) -> ColumnSuggestion:
