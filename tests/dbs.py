@@ -347,6 +347,20 @@ def start_mysql_server() -> MySqlServer:
     raise Unavailable(f"no MySQL-family server could be had: {MYSQL_URL_ENV} is unset and {why}")
 
 
+def execute(url: str, *statements: str) -> None:
+    """Run statements outside a transaction (CREATE DATABASE, roles): how tests prepare a real server."""
+    import sqlalchemy as sa
+    from sqlalchemy.pool import NullPool
+
+    engine = sa.create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            for statement in statements:
+                conn.exec_driver_sql(statement)
+    finally:
+        engine.dispose()
+
+
 def query_rows(url: str, sql: str) -> list[tuple]:
     """Every row of a query, as tuples: how tests look at a database the code under test wrote."""
     import sqlalchemy as sa

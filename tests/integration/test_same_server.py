@@ -14,6 +14,7 @@ from pathlib import Path
 import dbs
 import pytest
 import sqlalchemy as sa
+from dbs import execute
 from dbs import query_rows as rows
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
@@ -78,16 +79,6 @@ def _answers(url: URL, env: dict[str, str]) -> bool:
                 os.environ[k] = v
 
 
-def execute(url: str, *statements: str) -> None:
-    engine = sa.create_engine(dbs.normalize_pg_url(url), poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            for statement in statements:
-                conn.exec_driver_sql(statement)
-    finally:
-        engine.dispose()
-
-
 def pg_state(url: str) -> list:
     """Production's schemas, tables and every customer row: what an overwrite would change."""
     return [rows(url, "select nspname from pg_namespace order by 1"),
@@ -99,10 +90,10 @@ def pg_state(url: str) -> list:
 @pytest.fixture
 def pg_other_role(pg_server) -> str:
     admin = pg_server.url_for("postgres")
-    execute(admin, f"DROP ROLE IF EXISTS {OTHER_ROLE}",
+    execute(dbs.normalize_pg_url(admin), f"DROP ROLE IF EXISTS {OTHER_ROLE}",
             f"CREATE ROLE {OTHER_ROLE} LOGIN PASSWORD '{OTHER_PASSWORD}'")
     yield OTHER_ROLE
-    execute(admin, f"DROP OWNED BY {OTHER_ROLE}", f"DROP ROLE IF EXISTS {OTHER_ROLE}")
+    execute(dbs.normalize_pg_url(admin), f"DROP OWNED BY {OTHER_ROLE}", f"DROP ROLE IF EXISTS {OTHER_ROLE}")
 
 
 def _pg_spelling(prod: str, name: str) -> tuple[str, dict[str, str]]:
@@ -166,7 +157,8 @@ def test_force_never_adopts_a_restored_copy_of_the_source(cli, pg_fixture) -> No
 
 def test_force_still_adopts_a_database_without_the_source_values(cli, pg_fixture, pg_url) -> None:
     prod = pg_fixture("chinook")
-    execute(pg_url, "CREATE TABLE hand_made (id int primary key)", "INSERT INTO hand_made VALUES (1)")
+    execute(dbs.normalize_pg_url(pg_url), "CREATE TABLE hand_made (id int primary key)",
+            "INSERT INTO hand_made VALUES (1)")
     refused = cli("run", "--source", prod, "--target", pg_url, "--rules", str(RULES))
     assert refused.returncode == 2 and "no sanitizer marker" in refused.stderr
     forced = cli("run", "--source", prod, "--target", pg_url, "--rules", str(RULES), "--force")
