@@ -260,8 +260,8 @@ def echo_target_audit(hook: TargetAudit | None, key_fingerprint: str, echo: Echo
 def check_environment(name: str | None) -> str:
     """--environment (default staging): a valid name, and never production."""
     env = guard.check_environment_name(name or "staging")
-    if env == guard.PRODUCTION:
-        raise ConfigError("--environment production: sanitizer loads staging-like copies, never production; "
+    if guard.is_production(env):
+        raise ConfigError(f"--environment {env}: sanitizer loads staging-like copies, never production; "
                           "name the environment this target serves, e.g. staging")
     return env
 

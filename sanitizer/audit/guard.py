@@ -22,6 +22,13 @@ from . import db
 from .log import read_file
 
 PRODUCTION = "production"
+# what people write on a production database when they mark it by hand (docs/access-and-audit.md)
+PRODUCTION_NAMES = frozenset({PRODUCTION, "prod", "prd", "live"})
+
+
+def is_production(name: str | None) -> bool:
+    """Whether an environment name means production, however it is cased or spaced."""
+    return name is not None and name.strip().lower() in PRODUCTION_NAMES
 ENV_NAME = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 
 
@@ -56,14 +63,14 @@ def check_target_allowed(url: str | URL, environment_name: str, *, force: bool =
     check_environment_name(environment_name)
     url = parse(url, what="target") if isinstance(url, str) else url
     where = f"--target {redact(url)}"
-    if environment_name == PRODUCTION:
-        raise ConfigError(f"{where}: --environment production: sanitizer loads staging-like copies, never "
+    if is_production(environment_name):
+        raise ConfigError(f"{where}: --environment {environment_name}: sanitizer loads staging-like copies, never "
                           "production; name the environment this target serves, e.g. staging")
     with db.begin(url, "checking the target") as conn:
         marked = environment_of(conn)
         tables = user_tables(conn)
-    if marked == PRODUCTION:
-        raise ConfigError(f"{where}: this database is marked as environment 'production'; sanitizer never "
+    if is_production(marked):
+        raise ConfigError(f"{where}: this database is marked as environment {marked!r}; sanitizer never "
                           "writes there. If the marker is wrong, see docs/access-and-audit.md (Markers)")
     if marked is not None and marked != environment_name and not force:
         raise ConfigError(f"{where}: this database is marked as environment {marked!r}, the run says "

@@ -30,6 +30,20 @@ def test_production_marker_is_always_refused(pg_url: str) -> None:
             guard.check_target_allowed(pg_url, "staging", force=force)
 
 
+@pytest.mark.parametrize("marker", ["prod", "Live", "PRD "])
+def test_a_hand_written_production_marker_is_always_refused(pg_url: str, marker: str) -> None:
+    execute(pg_url, "CREATE SCHEMA sanitizer_audit",
+            "CREATE TABLE sanitizer_audit.environment (singleton boolean PRIMARY KEY DEFAULT true, name text NOT NULL,"
+            " marked_at timestamptz NOT NULL DEFAULT now())",
+            f"INSERT INTO sanitizer_audit.environment (name) VALUES ('{marker}')")
+    for force in (False, True):
+        with pytest.raises(ConfigError, match="sanitizer never writes there"):
+            guard.check_target_allowed(pg_url, "staging", force=force)
+    for name in ("prod", "live"):
+        with pytest.raises(ConfigError, match="never production"):
+            guard.check_target_allowed(pg_url, name, force=True)
+
+
 def test_loading_as_production_is_refused(pg_url: str) -> None:
     with pytest.raises(ConfigError, match="never production"):
         guard.check_target_allowed(pg_url, "production", force=True)
