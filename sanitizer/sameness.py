@@ -82,9 +82,8 @@ def server_identity(url: URL, *, role: str = "target") -> ServerIdentity:
     backend = url.get_backend_name()
     if backend == "sqlite":
         return _sqlite_identity(url)
-    if backend == "mysql":
-        url = _server_only(url) if role == "target" else url
-    with _connection(url, role=role) as conn:
+    reach = _server_only(url) if backend == "mysql" and role == "target" else url
+    with _connection(reach, role=role) as conn:  # the identity names the URL's schema, not the session's
         return _pg_identity(conn) if backend == "postgresql" else _mysql_identity(conn, url)
 
 
@@ -101,7 +100,7 @@ def same_identity(a: dict[str, Any], b: dict[str, Any]) -> bool | None:
         server = _mysql_same_server_record(a, b)
         if server is None:
             return None
-        return server and _fold(a) == _fold(b)
+        return server and _same_schema(a, b)
     if dialect == "sqlite":
         if a.get("database_inode") is not None and b.get("database_inode") is not None:
             return (a["database_device"], a["database_inode"]) == (b["database_device"], b["database_inode"])
@@ -218,9 +217,10 @@ def _mysql_same_server_record(a: dict[str, Any], b: dict[str, Any]) -> bool | No
     return all(a[k] == b[k] for k in keys)
 
 
-def _fold(record: dict[str, Any]) -> str:
-    name = str(record.get("database_name") or "")
-    return name.lower() if record.get("lower_case_table_names") else name
+def _same_schema(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Schema names on one server compare as that server compares them (`lower_case_table_names`)."""
+    fold = str.lower if a.get("lower_case_table_names") else str
+    return fold(str(a.get("database_name") or "")) == fold(str(b.get("database_name") or ""))
 
 
 def _server_only(url: URL) -> URL:
@@ -241,7 +241,7 @@ def _same_mysql(source: URL, target: URL) -> tuple[bool, ServerIdentity, ServerI
             tconn.execute(sa.text("SELECT RELEASE_LOCK(:n)"), {"n": lock})
     a, b = source_id.as_record(), target_id.as_record()
     same_server = holder is not None or _mysql_same_server_record(a, b) is True
-    same = same_server and _fold(a) == _fold({**b, "lower_case_table_names": a["lower_case_table_names"]})
+    same = same_server and _same_schema(a, b)
     return same, source_id, target_id
 
 

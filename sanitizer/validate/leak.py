@@ -245,12 +245,7 @@ class LeakCheck:
 
     @staticmethod
     def _same_row(original: pa.Array, output: pa.Array) -> int:
-        if original.type != output.type:
-            try:
-                output = pc.cast(output, original.type)
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                return 0
-        return pc.sum(pc.fill_null(pc.equal(original, output), False)).as_py() or 0
+        return len(original) - (pc.sum(_changed(original, output)).as_py() or 0)
 
     def _hash(self, texts: pa.Array) -> np.ndarray:
         return keyed_fingerprints(self.keyring, DOMAIN, texts)
@@ -319,7 +314,8 @@ class LeakCheck:
 
 
 def _changed(original: pa.Array, output: pa.Array) -> pa.Array:
-    """Which rows the strategy changed (an output of another type that cannot be compared: all)."""
+    """Which rows the strategy changed: NULL against a value counts as changed, NULL against NULL too (a
+    nulled cell is no kept value), and so does every row of an output that cannot be cast to compare."""
     if original.type != output.type:
         try:
             output = pc.cast(output, original.type)
