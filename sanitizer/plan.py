@@ -46,7 +46,7 @@ class TablePlan:
         depend on or seed from. Every other column passes through unread."""
         read: set[str] = set()
         for name, strategy in self.strategies.items():
-            if strategy.changes_values:
+            if not strategy.copies_input:
                 read |= {name} | strategy.depends_on() | strategy.reads_original()
         return read
 

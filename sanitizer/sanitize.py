@@ -66,7 +66,7 @@ def sanitize_batch(plan: TablePlan, batch: pa.RecordBatch, keyring: Keyring, lea
     """
     raw = dict(zip(batch.schema.names, batch.columns, strict=True))
     original = _Columns(raw, plan.info, wire)
-    kept = {n for n, s in plan.strategies.items() if not s.changes_values}
+    kept = {n for n, s in plan.strategies.items() if s.copies_input}
     output = _Output(original, kept)
     ledgered = set(plan.ledgered())
     result: dict[str, pa.Array] = {}
@@ -80,10 +80,14 @@ def sanitize_batch(plan: TablePlan, batch: pa.RecordBatch, keyring: Keyring, lea
         values = original[name]
         context = Context(keyring, plan.column(name), original, output)  # an FK column sees its key's uniqueness
         out = fit_to_column(strategy.apply(values, context), column, strategy)
-        leaks.observe(column, values, out, transformed=True, check_unique=name not in ledgered,
-                      may_keep=bool(strategy.may_keep_value))
         output[name] = out
         result[name] = encode(out, column) if wire else out
+        if not strategy.changes_values:  # shuffle: values moved to other rows, none changed
+            if column.is_text:
+                leaks.observe(column, result[name], result[name], transformed=False)
+            continue
+        leaks.observe(column, values, out, transformed=True, check_unique=name not in ledgered,
+                      may_keep=bool(strategy.may_keep_value))
         if name in ledgered and prepared is not None and (ready := prepare(keyring, values, result[name])):
             ready.unique_fp = leaks.unique_fingerprints(column, result[name])
             prepared[name] = ready
@@ -99,7 +103,7 @@ def settle_unique(plan: TablePlan, names: list[str], batch: pa.RecordBatch, out:
     raw = dict(zip(batch.schema.names, batch.columns, strict=True))
     original = _Columns(raw, plan.info, wire)
     result = dict(zip(out.schema.names, out.columns, strict=True))
-    kept = {n for n, s in plan.strategies.items() if not s.changes_values}
+    kept = {n for n, s in plan.strategies.items() if s.copies_input}
     for name in names:
         strategy, column = plan.strategies[name], plan.column(name)
 

@@ -74,12 +74,16 @@ class Strategy(Generic[P]):
     name: ClassVar[str]
     params_model: ClassVar[type[StrategyParams]] = StrategyParams
     can_be_unique: ClassVar[bool] = False
-    changes_values: ClassVar[bool] = True  # False only for keep: the leak check watches the rest
+    changes_values: ClassVar[bool] = True  # False for keep and shuffle: the leak check watches the rest
+    copies_input: ClassVar[bool] = False  # keep: the column passes through unread (shuffle still moves values)
     keyed: ClassVar[bool] = True  # output depends on the masking key (False: a fixed rule like round)
     may_keep_value: ClassVar[str] = ""  # why a value may come back unchanged; "" = never does
     # distinct inputs give distinct outputs by construction (a keyed bijection, or 122 keyed bits):
     # such columns need no uniqueness ledger (sanitizer/uniqueness.py)
     injective: ClassVar[bool] = False
+    # moves a value by a small keyed amount (noise, date_shift): whoever knows the original finds it
+    # nearby, so a quasi-identifier written so still counts toward re-identification risk
+    perturbs: ClassVar[bool] = False
     example: ClassVar[str] = ""
 
     def __init__(self, params: P) -> None:

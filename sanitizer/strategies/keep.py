@@ -22,6 +22,7 @@ class Keep(Strategy[StrategyParams]):
     may_keep_value: ClassVar[str] = "copies by design"
     can_be_unique: ClassVar[bool] = True
     changes_values: ClassVar[bool] = False
+    copies_input: ClassVar[bool] = True
     example: ClassVar[str] = "genre: keep   # a product category, not about a person"
 
     def apply(self, values: pa.Array, ctx: Context) -> pa.Array:

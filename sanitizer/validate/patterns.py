@@ -49,8 +49,9 @@ if TYPE_CHECKING:
     from ..strategies.base import Strategy
 
 KIND = "pii_pattern_in_output"
-CHECKED_STRATEGIES = frozenset({"keep", "scrub", "regex"})  # the rules that let text through unchanged, or
-# partly: scrub and regex return text without a match as it is (their may_keep_value), so it is read here
+CHECKED_STRATEGIES = frozenset({"keep", "shuffle", "scrub", "regex"})  # the rules that let text through
+# unchanged (shuffle only moves it to other rows), or partly: scrub and regex return text without a match
+# as it is (their may_keep_value), so it is read here
 # One cheap RE2 pass: a cell no tier-A entity could be in has none of these (5+ digits covers cards,
 # IBANs, SSNs, phones and national IDs; `@` e-mails; dotted digits IPv4; colon or dash hex IPv6 and MACs).
 GATE = (r"@|[0-9](?:[^0-9]*[0-9]){4}|[0-9]\.[0-9]|:[0-9A-Fa-f]*:|[0-9A-Fa-f]{2}-[0-9A-Fa-f]{2}-"
