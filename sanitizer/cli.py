@@ -44,6 +44,22 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.ensure_object(Obj).debug = debug
 
 
+def _json_logs() -> bool:
+    argv = sys.argv[1:]
+    asked = next((argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--log-format"), None)
+    asked = asked or next((a.split("=", 1)[1] for a in argv if a.startswith("--log-format=")), None)
+    return (asked or os.environ.get("SANITIZER_LOG_FORMAT", "text")) == "json"
+
+
+def _say(message: str) -> None:
+    """The one line of an error, as a JSON object under --log-format json."""
+    if _json_logs():
+        from .progress import json_line, level_of
+
+        message = json_line("message", message, level_of(message))
+    click.echo(message, err=True)
+
+
 def main() -> None:
     """Entry point: run the CLI, turn our errors into one line and an exit code."""
     debug = "--debug" in sys.argv[1:]
@@ -54,7 +70,7 @@ def main() -> None:
             raise
         _exit_now(exc.code or 0)
     except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+        _say("aborted")
         sys.exit(3)
     except click.ClickException as exc:
         exc.show()
@@ -64,15 +80,15 @@ def main() -> None:
     except SanitizerError as exc:
         if debug:
             traceback.print_exc()
-        click.echo(f"error: {exc}", err=True)
+        _say(f"error: {exc}")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        click.echo("interrupted; staging was left as it was", err=True)
+        _say("interrupted; staging was left as it was")
         sys.exit(3)
     except Exception as exc:  # a bug: say so, keep data out of the message
         if debug:
             traceback.print_exc()
-        click.echo(f"internal error: {type(exc).__name__}; rerun with --debug and report it", err=True)
+        _say(f"internal error: {type(exc).__name__}; rerun with --debug and report it")
         sys.exit(3)
     _exit_now(0)
 
@@ -134,8 +150,17 @@ def demo(directory: Path) -> None:
 @click.option("--force", is_flag=True,
               help="Load a database marked for another environment, or one with tables but no marker (once).")
 @click.option("--allow-key-reuse", is_flag=True, help="Allow a key already used for another environment (audited).")
+@click.option("--min-utility", type=click.FloatRange(0, 1), metavar="SCORE",
+              help="Stop (exit 1, staging untouched) when the utility score is below this, e.g. 0.8.")
+@click.option("--min-k", type=click.IntRange(min=2), metavar="K",
+              help="Stop (exit 1, staging untouched) when a table's kept quasi-identifiers leave a group of "
+                   "fewer than K rows (k-anonymity).")
+@click.option("--notify", metavar="URL", envvar="SANITIZER_NOTIFY_URL",
+              help="POST a JSON summary here after every run, failed or not [env SANITIZER_NOTIFY_URL].")
+@click.option("--log-format", type=click.Choice(["text", "json"]), envvar="SANITIZER_LOG_FORMAT",
+              help="json: every line is one JSON object [env SANITIZER_LOG_FORMAT; default text].")
 def run(source, rules, target, out, config_file, jobs, actor, dry_run, subset, report_dir, audit_file, environment,
-        force, allow_key_reuse) -> None:
+        force, allow_key_reuse, min_utility, min_k, notify, log_format) -> None:
     """Snapshot the source, sanitize it with the rules, validate, and load staging atomically."""
     from .pool_start import start_early
 
@@ -145,7 +170,8 @@ def run(source, rules, target, out, config_file, jobs, actor, dry_run, subset, r
     code = run_command(RunArgs(source=source, rules=list(rules), target=target, out=out, config=config_file,
                                jobs=jobs, actor=actor, dry_run=dry_run, report_dir=report_dir,
                                audit_file=audit_file, environment=environment, force=force,
-                               allow_key_reuse=allow_key_reuse, subset=list(subset)), echo=click.echo)
+                               allow_key_reuse=allow_key_reuse, subset=list(subset), min_utility=min_utility,
+                               min_k=min_k, notify=notify, log_format=log_format), echo=click.echo)
     sys.exit(code)
 
 
@@ -321,6 +347,32 @@ def coverage(rules, source, schema_file, fmt, output, fail_on) -> None:
     text, line, code = coverage_command(list(rules), source, schema_file, fmt, output, fail_on)
     click.echo(line if output is not None else text, nl=output is not None)
     sys.exit(code)
+
+
+@cli.command()
+@source_option
+@target_option
+@rules_option(required=False)
+@click.option("--format", "fmt", type=click.Choice(["md", "json", "html"]), default="md", show_default=True)
+@click.option("-o", "output", type=click.Path(path_type=Path), help="Write the report here.")
+@click.option("--min-utility", type=click.FloatRange(0, 1), metavar="SCORE", help="Exit 1 below this score.")
+@click.option("--min-k", type=click.IntRange(min=2), metavar="K",
+              help="Exit 1 when a table's quasi-identifiers leave a group of fewer than K rows.")
+def utility(source, target, rules, fmt, output, min_utility, min_k) -> None:
+    """Score how well staging keeps production's shapes, and how many rows it singles out (k-anonymity).
+
+    Column shapes (KS / total-variation complements), column-pair trends, children per parent; computed
+    from bounded summaries of both databases, read in read-only transactions. Reports show scores, shares
+    and rank curves, never a value. Exit 1 when a --min-utility or --min-k gate fails.
+
+    \b
+    Example:
+      sanitizer utility --source $PROD --target $STAGING --rules rules/shop.yaml --format html -o utility.html
+      sanitizer utility --source $PROD --target $STAGING --min-utility 0.8 --min-k 5
+    """
+    from .utility.command import utility_command
+
+    sys.exit(utility_command(source, target, list(rules), fmt, output, min_utility, min_k, click.echo))
 
 
 @cli.group()

@@ -26,7 +26,9 @@ from .audit import log as audit_log
 from .config import RunConfig, load_config
 from .errors import ConfigError, FindingsError, LoadError, SanitizerError, SourceError
 from .keys import Keyring, load_key
-from .pipeline import RunOptions, build_plan, new_report, run, stderr_progress
+from .notify import STATUS_BY_CODE, check_url, post, run_summary
+from .pipeline import RunOptions, build_plan, new_report, run
+from .progress import Progress, json_line, make_echo
 from .rules import load_rules
 from .source.reader import Source, short_reason
 from .urls import identity, parse, redact, same_database
@@ -51,6 +53,10 @@ class RunArgs:
     force: bool = False
     allow_key_reuse: bool = False
     subset: list[str] = field(default_factory=list)  # TABLE:PERCENT or TABLE:WHERE
+    min_utility: float | None = None
+    min_k: int | None = None
+    notify: str | None = None
+    log_format: str | None = None
 
 
 def subset_from_options(entries: list[str]):
@@ -76,7 +82,8 @@ def subset_from_options(entries: list[str]):
 def merged_config(args: RunArgs) -> RunConfig:
     """Options from --config, overridden by those given on the command line."""
     config = load_config(args.config) if args.config else RunConfig()
-    for name in ("source", "target", "out", "jobs", "actor", "report_dir", "audit_file", "environment"):
+    for name in ("source", "target", "out", "jobs", "actor", "report_dir", "audit_file", "environment",
+                 "min_utility", "min_k", "notify", "log_format"):
         value = getattr(args, name)
         if value is not None:
             setattr(config, name, value)
@@ -123,8 +130,57 @@ class TargetAudit:
 
 
 def run_command(args: RunArgs, echo: Echo, keyring: Keyring | None = None, key_note: str = "") -> int:
-    """`sanitizer run`: returns the exit code; raises only before anything was attempted."""
-    config = merged_config(args)
+    """`sanitizer run`: returns the exit code; raises only before anything was attempted. With --notify,
+    every outcome is posted, a configuration error included; with --log-format json, every line is JSON."""
+    try:
+        config = merged_config(args)
+    except SanitizerError as exc:  # a broken config file: still announced when --notify came with it
+        if args.notify:
+            _announce(check_url(args.notify), args.log_format or "text", failure_summary(RunConfig(), exc), echo)
+        raise
+    log_format = config.log_format or "text"
+    echo = make_echo(log_format, echo)
+    url = check_url(config.notify) if config.notify else None
+    done: dict[str, Any] = {}
+    try:
+        code = _run(config, args, echo, keyring, key_note, done)
+    except (Exception, KeyboardInterrupt) as exc:  # a refused start, a failure, a bug, an interrupt
+        summary = done.get("summary") or failure_summary(config, exc)
+        _announce(url, log_format, summary, echo)
+        raise
+    _announce(url, log_format, done["summary"], echo)
+    return code
+
+
+def failure_summary(config: RunConfig, error: BaseException) -> dict[str, Any]:
+    """A run stopped before it began (bad rules, no key, refused target): what the webhook still learns."""
+    code = error.exit_code if isinstance(error, SanitizerError) else 3
+    message = str(error) if isinstance(error, SanitizerError) else f"internal error: {type(error).__name__}"
+    return {"event": "sanitizer.run", "status": STATUS_BY_CODE.get(code, "failed"), "exit_code": code,
+            "error": message, "environment": config.environment,
+            "source": identity(parse(config.source, what="source")) if _parses(config.source) else None,
+            "target": identity(parse(config.target, what="target")) if _parses(config.target) else None}
+
+
+def _parses(url: str | None) -> bool:
+    try:
+        return bool(url) and parse(url, what="url") is not None
+    except SanitizerError:
+        return False
+
+
+def _announce(url: str | None, log_format: str, summary: dict[str, Any], echo: Echo) -> None:
+    if log_format == "json":
+        echo_json = {k: v for k, v in summary.items() if k != "event"}
+        print(json_line("run_finished", **echo_json), flush=True)
+    if url is not None:
+        problem = post(url, summary)
+        if problem:
+            echo(f"warning: {problem}; the run's outcome stands", err=True)
+
+
+def _run(config: RunConfig, args: RunArgs, echo: Echo, keyring: Keyring | None, key_note: str,
+         done: dict[str, Any]) -> int:
     if not config.source:
         raise ConfigError("run: no source; pass --source URL or set SANITIZER_SOURCE_URL")
     if bool(config.target) == bool(config.out):
@@ -161,7 +217,8 @@ def run_command(args: RunArgs, echo: Echo, keyring: Keyring | None = None, key_n
             raise ConfigError(f"--subset: {ruleset.subset_origin} has a subset: section already; use one of them")
         ruleset.subset, ruleset.subset_origin = subset_from_options(args.subset), "--subset"
     options = RunOptions(source=source, rules=ruleset, keyring=keyring, target=target, out=config.out,
-                         dry_run=config.dry_run, progress=stderr_progress(), jobs=config.jobs or os.cpu_count() or 1)
+                         dry_run=config.dry_run, progress=Progress(config.log_format or "text"),
+                         jobs=config.jobs or os.cpu_count() or 1, min_utility=config.min_utility, min_k=config.min_k)
     target_identity = identity(target) if target is not None else {"out": str(config.out)}
     report = new_report(options, target_identity)
     if source_server is not None:  # audit rows and manifests carry what the servers said
@@ -204,8 +261,9 @@ def run_command(args: RunArgs, echo: Echo, keyring: Keyring | None = None, key_n
         sealed = hook.sealed if hook and code == 0 else None
         if hook is not None and sealed is None:  # the run failed: its record could not commit with the swap
             sealed = append_failure(pg_target, record(code, error, extras), echo)
-        audit_log.append(config.audit_file, {**record(code, error, extras),
-                                             "target_audit_hash": sealed["hash"] if sealed else None})
+        local = audit_log.append(config.audit_file, {**record(code, error, extras),
+                                                     "target_audit_hash": sealed["hash"] if sealed else None})
+        done["summary"] = run_summary(report, code, error, environment, (sealed or local)["hash"])
     if error is not None and not isinstance(error, FindingsError):
         raise error
     summarize(report, echo, key_note)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -35,6 +35,10 @@ class RunConfig(BaseModel):
     report_dir: Path | None = None
     audit_file: Path | None = None
     environment: str | None = None  # the target's environment marker; `run` defaults it to staging
+    min_utility: float | None = Field(None, ge=0, le=1)  # below it staging is not touched (exit 1)
+    min_k: int | None = Field(None, ge=2)  # a smaller group of quasi-identifiers stops the run (exit 1)
+    notify: str | None = None  # webhook URL: a JSON summary after every run
+    log_format: Literal["text", "json"] | None = None
 
 
 def load_config(path: Path) -> RunConfig:

@@ -24,6 +24,7 @@ from .load.target import PostgresTarget, Target, open_target
 from .parallel import Sanitizer
 from .plan import TablePlan, build_plan
 from .pool_start import POOL_ROWS
+from .progress import LogFormat, Progress
 from .rules import RuleSet
 from .runtime import bound_memory
 from .sanitize import decode_all
@@ -31,6 +32,7 @@ from .schema.portable import portable_tables
 from .source.reader import Source
 from .stream import BackgroundWriter, prefetch
 from .urls import identity
+from .utility import Assurance, gate_findings
 from .validate.leak import Finding, LeakCheck
 from .validate.patterns import PatternCheck, check_allow_columns
 from .validate.report import RunReport, TableReport
@@ -49,6 +51,8 @@ class RunOptions:
     progress: Callable[[str], None] | None = None
     # called inside the target's transaction just before the swap (PostgreSQL): audit record, grants
     before_commit: Callable[[sa.Connection, RunReport, dict[str, str]], None] | None = None
+    min_utility: float | None = None  # below this utility score staging is not touched (findings)
+    min_k: int | None = None  # nor when a table's quasi-identifiers leave a group smaller than this
 
 
 def source_sequences(source: Source) -> dict[str, tuple[int, bool]]:
@@ -75,11 +79,14 @@ def run(options: RunOptions, report: RunReport) -> RunReport:
     say = options.progress or (lambda _msg: None)
     with Source(options.source) as source:
         assert source.schema is not None
+        if isinstance(say, Progress):
+            say.expect(source.estimated_table_rows())
         plans = build_plan(source.schema, options.rules)
         check_allow_columns(options.rules, source.schema)
         leaks = LeakCheck(options.keyring)
         patterns = PatternCheck(options.rules, source.schema.default_schema)
         queries = read_queries(source, plans, options.rules)
+        assurance = Assurance(plans, options.rules, source.schema.default_schema)
         target: Target = ParquetTarget(options.out, report) if options.out else open_target(options.target)
         estimate = source.estimated_rows()
         big = estimate is None or estimate >= options.pool_rows
@@ -99,24 +106,28 @@ def run(options: RunOptions, report: RunReport) -> RunReport:
                     report.tables.append(table_reports[plan.info.qualified])
 
                 # PostgreSQL staging takes tables in binary COPY form where their columns allow it
-                binary = {p.info.qualified: source.binary_columns(p.info, p.read_columns())
+                binary = {p.info.qualified: source.binary_columns(p.info, p.read_columns() | assurance.watched(p))
                           for p in plans if not p.skip} if isinstance(target, PostgresTarget) else {}
 
                 def work(plan: TablePlan, connection: sa.Connection, stop: threading.Event) -> None:
                     _sanitize_table(plan, source, target, writer, sanitizer, patterns,
                                     table_reports[plan.info.qualified], say, queries.get(plan.info.qualified),
-                                    connection=connection, stop=stop, binary_text=binary.get(plan.info.qualified))
+                                    connection=connection, stop=stop, binary_text=binary.get(plan.info.qualified),
+                                    assurance=assurance)
 
                 groups = lanes([p for p in plans if not p.skip])
                 with source.snapshot_connections(min(readers_for(options.jobs), len(groups))) as readers:
                     run_lanes(groups, readers, work)
                 report.uniqueness_resolved = dict(sanitizer.ledger.resolved)
+                report.utility, report.risk = assurance.reports(options.min_k)
             finally:
                 writer.close()
                 sanitizer.close()
+                assurance.close()
             structural, pattern = structure_findings(report, target), patterns.findings()
-            if structural or pattern:  # no need to finalize: report every finding and stop
-                report.findings.extend(structural + leaks.findings() + pattern)
+            gates = gate_findings(report.utility, report.risk, options.min_utility, options.min_k)
+            if structural or pattern or gates:  # no need to finalize: report every finding and stop
+                report.findings.extend(structural + leaks.findings() + pattern + gates)
                 _fail_validation(report, started)
             _finalize_while_checking_leaks(target, source, leaks, report, started)
             if not options.dry_run:
@@ -249,20 +260,31 @@ class _Stopped(Exception):
 def _sanitize_table(plan: TablePlan, source: Source, target: Target, writer: BackgroundWriter, sanitizer: Sanitizer,
                     patterns: PatternCheck, table_report: TableReport, say: Callable[[str], None],
                     query: sa.Select | None = None, connection: sa.Connection | None = None,
-                    stop: threading.Event | None = None, binary_text: set[str] | None = None) -> None:
+                    stop: threading.Event | None = None, binary_text: set[str] | None = None,
+                    assurance: Assurance | None = None) -> None:
     """Stream one table: read ahead in one thread, sanitize (here or in workers), write behind in another."""
     t0 = time.monotonic()
     batches = source.batches(plan.info, query, connection, binary_text=binary_text)
+    if assurance is not None:  # production's side of the utility report, summarised in the read-ahead thread
+        batches = assurance.source_batches(plan.info.qualified, batches)
+    live = say if isinstance(say, Progress) else None
     for out in sanitizer.map(plan, prefetch(batches, depth=1), wire=source.wire):
         if stop is not None and stop.is_set():
             raise _Stopped()
         patterns.observe_batch(plan.info, plan.strategies, out)
         if source.wire and not target.wants_wire:
             out = decode_all(plan.info, out)
+        if assurance is not None:
+            assurance.observe_output(plan.info.qualified, out)
         writer.put(plan.info, out)
         table_report.rows_read += out.num_rows
-    rate = table_report.rows_read / max(time.monotonic() - t0, 1e-6)
-    say(f"{plan.info.qualified}: {table_report.rows_read:,} rows ({rate:,.0f} rows/s)")
+        if live is not None:
+            live.advance(plan.info.qualified, table_report.rows_read, time.monotonic() - t0)
+    if live is not None:
+        live.done(plan.info.qualified, table_report.rows_read, time.monotonic() - t0)
+    else:
+        rate = table_report.rows_read / max(time.monotonic() - t0, 1e-6)
+        say(f"{plan.info.qualified}: {table_report.rows_read:,} rows ({rate:,.0f} rows/s)")
 
 
 def structure_findings(report: RunReport, target: Target) -> list[Finding]:
@@ -284,8 +306,10 @@ def new_report(options: RunOptions, target_identity: dict[str, object]) -> RunRe
     )
 
 
-def stderr_progress() -> Callable[[str], None] | None:
-    """Progress lines on stderr, only when a person is watching it."""
+def stderr_progress(log_format: LogFormat = "text") -> Callable[[str], None] | None:
+    """Progress for `load` and `validate`: lines on stderr, only when a person is watching it (or JSON)."""
+    if log_format == "json":
+        return Progress("json")
     if not sys.stderr.isatty():
         return None
     return lambda msg: print(msg, file=sys.stderr, flush=True)

@@ -73,6 +73,10 @@ class TableSpec(BaseModel):
     where: str | None = Field(
         None, min_length=1, description="SQL condition on the table's own columns: only matching rows are "
         "read (applied at read, inside the snapshot). It does not follow foreign keys: use subset: for that.")
+    quasi_identifiers: list[str] = Field(
+        default_factory=list, description="Columns that together could single a person out (postal code, "
+        "birth date, gender...): staging's k-anonymity over those still linkable is reported and gated "
+        "by --min-k. Columns whose names say so are found without this list.")
 
 
 def _pattern_entities() -> list[str]:
@@ -115,6 +119,7 @@ class TableRule:
     origin: str
     allow: dict[str, AllowRule] = field(default_factory=dict)
     where: str | None = None
+    quasi_identifiers: dict[str, str] = field(default_factory=dict)  # column -> origin in the rules
 
 
 @dataclass
@@ -187,6 +192,8 @@ def load_rules(paths: list[Path] | tuple[Path, ...]) -> RuleSet:
                     other = existing.columns[column].origin.split(":")[0]
                     raise ConfigError(f"{col_where}: already defined in {other}; define each column once")
                 existing.columns[column] = ColumnRule(strategy=build_strategy(value, col_where), origin=col_where)
+            for index, column in enumerate(spec.quasi_identifiers):
+                existing.quasi_identifiers.setdefault(column, f"{where}.quasi_identifiers[{index}]")
             for column, allow in spec.allow.items():
                 allow_where = f"{where}.allow.{column}"
                 if column in existing.allow:
@@ -343,7 +350,10 @@ def rules_json_schema() -> dict[str, Any]:
                                 "allow": {"type": "object", "additionalProperties": allow_rule,
                                           "description": TableSpec.model_fields["allow"].description},
                                 "where": {"type": "string", "minLength": 1,
-                                          "description": TableSpec.model_fields["where"].description}}},
+                                          "description": TableSpec.model_fields["where"].description},
+                                "quasi_identifiers": {
+                                    "type": "array", "items": {"type": "string"},
+                                    "description": TableSpec.model_fields["quasi_identifiers"].description}}},
             ]}},
             "subset": _subset_schema(),
         },

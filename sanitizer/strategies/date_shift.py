@@ -35,6 +35,7 @@ class DateShift(Strategy[DateShiftParams]):
     """
 
     name: ClassVar[str] = "date_shift"
+    perturbs: ClassVar[bool] = True
     params_model: ClassVar[type[StrategyParams]] = DateShiftParams
     example: ClassVar[str] = "admitted_on: {strategy: date_shift, days: 30, seed_columns: [patient_id]}"
 

@@ -38,6 +38,7 @@ class Noise(Strategy[NoiseParams]):
 
     name: ClassVar[str] = "noise"
     may_keep_value: ClassVar[str] = "relative noise keeps 0"
+    perturbs: ClassVar[bool] = True
     params_model: ClassVar[type[StrategyParams]] = NoiseParams
     example: ClassVar[str] = "salary: {strategy: noise, relative: 0.1}"
 

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..utility import render
 from .leak import Finding
 
 
@@ -33,6 +34,8 @@ class RunReport:
     dry_run: bool = False
     # table.column -> distinct inputs the uniqueness ledger re-mapped because their output was taken
     uniqueness_resolved: dict[str, int] = field(default_factory=dict)
+    utility: dict[str, object] | None = None  # sanitizer.utility: scores, shares, rank curves; no value
+    risk: dict[str, object] | None = None  # k-anonymity of the quasi-identifiers staging still links
 
     @property
     def verdict(self) -> str:
@@ -57,6 +60,7 @@ class RunReport:
             "tables": [t.__dict__ for t in self.tables],
             "findings": [f.as_dict() for f in self.findings],
             "uniqueness_resolved": self.uniqueness_resolved,
+            "utility": self.utility, "risk": self.risk,
         }
 
     def to_markdown(self) -> str:
@@ -80,6 +84,7 @@ class RunReport:
                       "Distinct inputs whose masked value another input already had, mapped again (keyed, "
                       "reproducible) so the column stays unique:", ""]
             lines += [f"- {column}: {count}" for column, count in sorted(self.uniqueness_resolved.items())]
+        lines += render.markdown(self.utility, self.risk)
         lines += ["", "## Tables", "", "| table | rows read | rows written | masked columns |", "|---|---|---|---|"]
         for t in self.tables:
             masked = ", ".join(f"{c} ({s})" for c, s in t.columns.items() if s != "keep")
@@ -92,4 +97,7 @@ class RunReport:
         md, js = directory / "report.md", directory / "report.json"
         md.write_text(self.to_markdown(), encoding="utf-8")
         js.write_text(json.dumps(self.as_dict(), indent=2, default=str) + "\n", encoding="utf-8")
+        if self.utility is not None or self.risk is not None:
+            (directory / "utility.html").write_text(
+                render.page(self.utility, self.risk, f"sanitizer utility report — {self.started_at}"), encoding="utf-8")
         return md, js
