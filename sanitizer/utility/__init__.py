@@ -63,6 +63,11 @@ def gate_findings(utility: dict, risk: dict, min_utility: float | None, min_k: i
     if min_k is not None:
         for table in risk["tables"]:
             k = table.get("smallest_k")
+            if "linkable" in table and k is None and table["rows"]:  # fail closed: k unknown is not k >= min_k
+                found.append(Finding("k_anonymity_below_minimum", table["table"], int(table["rows"]),
+                                     detail=f"k could not be counted over ({', '.join(table['linkable'])}): "
+                                            f"{table.get('note', 'unknown')}"))
+                continue
             if k is not None and k < min_k:
                 found.append(Finding("k_anonymity_below_minimum", table["table"], int(table["rows_below_min_k"]),
                                      detail=(f"smallest k {k} < --min-k {min_k} over "

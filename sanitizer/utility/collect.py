@@ -15,6 +15,7 @@ import threading
 from dataclasses import dataclass, field
 
 import numpy as np
+import polars as pl
 import pyarrow as pa
 
 from ..schema.model import ColumnInfo, TableInfo
@@ -22,6 +23,7 @@ from ..schema.wire import decode
 from .sketch import ColumnSummary, FanOut, Moments, as_floats
 
 SIDES = ("source", "staging")
+SUMMARY_ERRORS = (pa.ArrowException, pl.exceptions.PolarsError, TypeError, ValueError, OverflowError)
 MAX_PAIR_COLUMNS = 8  # numeric columns per table whose pairs are followed: 28 pairs at most
 PP_POINTS = 21
 
@@ -92,11 +94,14 @@ class UtilityCollector:
         for name in watch.columns:
             column = values(name)
             summary = state.columns.setdefault(name, ColumnSummary())
-            if column is None:
+            if column is None or summary.unreadable:
                 summary.unreadable = True
                 summary.rows += batch.num_rows
-            else:
+                continue
+            try:
                 summary.add(column)
+            except SUMMARY_ERRORS:  # a type no summary understands: reported as such, the run goes on
+                summary.unreadable = True
         numbers = {}
         for name in watch.pair_columns:
             column = values(name)
@@ -105,7 +110,12 @@ class UtilityCollector:
             if (x in watch.columns or y in watch.columns) and numbers[x] is not None and numbers[y] is not None:
                 state.pairs.setdefault((x, y), Moments()).add(numbers[x], numbers[y])
         for key in watch.foreign_keys:
-            state.fan_out.setdefault(key, FanOut()).add([batch.column(c) for c in key])
+            fan_out = state.fan_out.setdefault(key, FanOut())
+            if not fan_out.unreadable:
+                try:
+                    fan_out.add([batch.column(c) for c in key])
+                except SUMMARY_ERRORS:
+                    fan_out.unreadable = True
 
     def report(self) -> dict[str, object]:
         tables = [self._table_report(w) for w in self.watches.values()]
@@ -213,7 +223,7 @@ def _column_score(name: str, strategy: str, source: ColumnSummary | None,
     entry: dict[str, object] = {"column": name, "strategy": strategy or None, "kind": None, "metric": None,
                                 "score": None, "chart": None}
     if source is None or staging is None or source.unreadable or staging.unreadable:
-        entry["note"] = "not summarised (values in binary wire form)" if source or staging else "no rows"
+        entry["note"] = "not summarised (a type the summaries cannot read)" if source or staging else "no rows"
         return entry
     entry["null_share"] = {"source": round(source.null_share, 4), "staging": round(staging.null_share, 4)}
     entry["distinct_share"] = {"source": round(source.distinct_share, 4),
@@ -249,6 +259,9 @@ def _column_score(name: str, strategy: str, source: ColumnSummary | None,
 def _fan_out_score(key: tuple[str, ...], parent: str, source: FanOut | None,
                    staging: FanOut | None) -> dict[str, object]:
     entry: dict[str, object] = {"foreign_key": f"({', '.join(key)}) -> {parent}", "score": None, "chart": None}
+    if source is not None and staging is not None and (source.unreadable or staging.unreadable):
+        entry["note"] = "not summarised (a key type the summaries cannot read)"
+        return entry
     if source is None or staging is None or not len(source.counts) or not len(staging.counts):
         entry["note"] = "no child rows with a parent on one side"
         return entry

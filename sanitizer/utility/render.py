@@ -92,9 +92,11 @@ def markdown(utility: dict[str, Any] | None, risk: dict[str, Any] | None) -> lis
                   "| table | linkable quasi-identifiers | smallest k | unique rows | share unique |",
                   "|---|---|---|---|---|"]
         for t in risk["tables"]:
-            if "smallest_k" in t:
+            if "unique_rows" in t:
                 lines.append(f"| {t['table']} | {', '.join(t['linkable'])} | {t['smallest_k']} | "
                              f"{t['unique_rows']:,} | {t['unique_share']:.1%} |")
+            elif "note" in t and "linkable" in t:
+                lines.append(f"| {t['table']} | {', '.join(t['linkable'])} | {t['note']} | — | — |")
             else:
                 names = ", ".join(q["column"] for q in t["quasi_identifiers"])
                 lines.append(f"| {t['table']} | none ({names}: faked or pseudonymised) | — | — | — |")
@@ -125,13 +127,13 @@ def page(utility: dict[str, Any] | None, risk: dict[str, Any] | None, title: str
         for t in risk["tables"]:
             qis = ", ".join(f"{q['column']} ({q['strategy']}{'' if q['linkable'] else ', unlinkable'})"
                             for q in t["quasi_identifiers"])
-            if "smallest_k" in t:
+            if "unique_rows" in t:
                 out.append(f"<tr class='risk'><td>{e(t['table'])}</td><td>{e(qis)}</td><td class='num'>"
                            f"{t['smallest_k']}</td><td class='num'>{t['unique_rows']:,}</td><td class='num'>"
                            f"{t['unique_share']:.1%}</td></tr>")
             else:
                 out.append(f"<tr class='risk'><td>{e(t['table'])}</td><td>{e(qis)}</td>"
-                           "<td colspan='3' class='note'>none linkable</td></tr>")
+                           f"<td colspan='3' class='note'>{e(t.get('note', 'none linkable'))}</td></tr>")
         out.append("</table>")
     for t in (utility or {}).get("tables", []):
         out.append(f"<h2>{e(t['table'])}</h2><p class='note'>rows: production {t['rows']['source']:,}, "

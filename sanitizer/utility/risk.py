@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pyarrow as pa
 
 from ..errors import ConfigError
@@ -81,6 +82,7 @@ class _Table:
     columns: tuple[str, ...]
     number: int
     rows: int = 0
+    failed: str = ""  # why the combinations could not be hashed: such a table fails any --min-k
 
 
 @dataclass
@@ -104,10 +106,14 @@ class RiskCollector:
 
     def observe(self, table: str, batch: pa.RecordBatch) -> None:
         state = self._state.get(table)
-        if state is None or not batch.num_rows:
+        if state is None or not batch.num_rows or state.failed:
             return
         columns = [batch.column(c) for c in state.columns]
-        hashed = row_hashes(columns) if len(columns) > 1 else hashes(columns[0])
+        try:
+            hashed = row_hashes(columns) if len(columns) > 1 else hashes(columns[0])
+        except (pa.ArrowException, pl.exceptions.PolarsError, TypeError, ValueError) as exc:
+            state.failed = f"the values could not be hashed ({type(exc).__name__})"
+            return
         state.rows += len(hashed)
         bucket = (hashed >> np.uint64(60)).astype(np.intp)
         order = np.argsort(bucket, kind="stable")
@@ -134,6 +140,9 @@ class RiskCollector:
                 "tables": tables}
 
     def _count(self, state: _Table, min_k: int | None) -> dict[str, object]:
+        if state.failed:
+            return {"linkable": list(state.columns), "rows": state.rows, "smallest_k": None,
+                    "note": f"not counted: {state.failed}"}
         smallest, unique, groups, below = None, 0, 0, 0
         for path in (self._file(state, b) for b in range(BUCKETS)):
             if not path.exists():

@@ -220,6 +220,7 @@ class FanOut:
     counts: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     children: int = 0
     parents: Distinct = field(default_factory=Distinct)
+    unreadable: bool = False
 
     def add(self, columns: list[pa.Array]) -> None:
         present = None
