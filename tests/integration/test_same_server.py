@@ -225,6 +225,23 @@ def test_mysql_run_with_force_never_writes_the_source(cli, mysql_fixture, mysql_
     assert mysql_state(prod) == before
 
 
+def test_mysql_load_from_snapshot_refuses_the_source_under_another_spelling(cli, mysql_fixture,
+                                                                           tmp_path: Path) -> None:
+    """The manifest records the MySQL source's server and schema; `load --from` compares its own target."""
+    prod = mysql_fixture("chinook")
+    out = tmp_path / "snap"
+    made = cli("run", "--source", prod, "--out", str(out), "--rules", str(PASCAL))
+    assert made.returncode == 0, made.stderr
+    before = mysql_state(prod)
+    spelled = make_url(prod).set(host="127.1" if make_url(prod).host == "127.0.0.1" else "127.0.0.1")
+    if not _answers(spelled, {}):
+        pytest.skip("the MySQL test server does not answer on the other loopback spelling")
+    result = cli("load", "--from", str(out), "--target", spelled.render_as_string(hide_password=False), "--force")
+    assert result.returncode == 2, result.stderr
+    assert "the database the snapshot was taken from" in result.stderr
+    assert mysql_state(prod) == before
+
+
 def test_mysql_probe_tells_another_schema_and_case(mysql_fixture, mysql_url) -> None:
     prod = parse(mysql_fixture("chinook"), what="source")
     assert not sameness.is_same(prod, parse(mysql_url, what="target").set(host="127.1"))
