@@ -1,6 +1,6 @@
 """Refresh benchmark: `pg_dump -Fc -Z0 | pg_restore` against `sanitizer run` on the same database.
 
-    python benchmarks/refresh.py --rows 1000000 [--url postgresql://postgres@127.0.0.1:5432/postgres]
+    python benchmarks/refresh.py --rows 1000000 [--url postgresql://postgres@127.0.0.1:5432/postgres] [--table-readers N]
 
 Builds `users` (N rows) and `orders` (2N rows) in a bench database, then times a plain dump/restore into
 a fresh database and a sanitizer run (6 users columns and 1 orders column masked, validation on) into
@@ -92,6 +92,8 @@ def main() -> None:
     parser.add_argument("--url", default=os.environ.get("SANITIZER_TEST_PG_URL",
                                                         "postgresql://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--keep", action="store_true", help="Keep the bench databases afterwards.")
+    parser.add_argument("--table-readers", type=int, help="Passed to `sanitizer run --table-readers` "
+                        "(psql COPYs per big table, in block ranges).")
     args = parser.parse_args()
     n = args.rows
     names = {"src": "bench_src", "restore": "bench_restore", "staging": "bench_staging"}
@@ -126,7 +128,9 @@ def main() -> None:
         t0 = time.monotonic()
         result = subprocess.run([sys.executable, "-m", "sanitizer", "run", "--source", db_url(args.url, names["src"]),
                                  "--target", db_url(args.url, names["staging"]), "--rules", str(rules),
-                                 "--audit-file", str(Path(tmp) / "audit.jsonl")], env=env, capture_output=True,
+                                 "--audit-file", str(Path(tmp) / "audit.jsonl"),
+                                 *(["--table-readers", str(args.table_readers)] if args.table_readers else [])],
+                                env=env, capture_output=True,
                                 text=True)
         run_s = time.monotonic() - t0
     if result.returncode != 0:

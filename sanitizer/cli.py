@@ -138,6 +138,9 @@ def demo(directory: Path) -> None:
 @click.option("--config", "config_file", type=click.Path(path_type=Path), help="YAML file holding these options.")
 @click.option("--jobs", type=click.IntRange(min=1),
               help="Readers (tables side by side, one snapshot) and worker processes (default: cores).")
+@click.option("--table-readers", type=click.IntRange(min=1), metavar="N",
+              help="psql COPYs reading one big PostgreSQL table at once, in block ranges of the same snapshot; "
+                   "any N gives the same staging [default: jobs / 2].")
 @click.option("--actor", help="Who runs this, for the audit log (default: the OS user).")
 @click.option("--dry-run", is_flag=True, help="Read, sanitize and validate; do not touch staging.")
 @click.option("--subset", multiple=True, metavar="TABLE:PERCENT|WHERE",
@@ -159,8 +162,8 @@ def demo(directory: Path) -> None:
               help="POST a JSON summary here after every run, failed or not [env SANITIZER_NOTIFY_URL].")
 @click.option("--log-format", type=click.Choice(["text", "json"]), envvar="SANITIZER_LOG_FORMAT",
               help="json: every line is one JSON object [env SANITIZER_LOG_FORMAT; default text].")
-def run(source, rules, target, out, config_file, jobs, actor, dry_run, subset, report_dir, audit_file, environment,
-        force, allow_key_reuse, min_utility, min_k, notify, log_format) -> None:
+def run(source, rules, target, out, config_file, jobs, table_readers, actor, dry_run, subset, report_dir, audit_file,
+        environment, force, allow_key_reuse, min_utility, min_k, notify, log_format) -> None:
     """Snapshot the source, sanitize it with the rules, validate, and load staging atomically."""
     from .pool_start import start_early
 
@@ -168,7 +171,8 @@ def run(source, rules, target, out, config_file, jobs, actor, dry_run, subset, r
     from .commands import RunArgs, run_command
 
     code = run_command(RunArgs(source=source, rules=list(rules), target=target, out=out, config=config_file,
-                               jobs=jobs, actor=actor, dry_run=dry_run, report_dir=report_dir,
+                               jobs=jobs, table_readers=table_readers, actor=actor, dry_run=dry_run,
+                               report_dir=report_dir,
                                audit_file=audit_file, environment=environment, force=force,
                                allow_key_reuse=allow_key_reuse, subset=list(subset), min_utility=min_utility,
                                min_k=min_k, notify=notify, log_format=log_format), echo=click.echo)

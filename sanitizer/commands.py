@@ -55,6 +55,7 @@ class RunArgs:
     subset: list[str] = field(default_factory=list)  # TABLE:PERCENT or TABLE:WHERE
     min_utility: float | None = None
     min_k: int | None = None
+    table_readers: int | None = None
     notify: str | None = None
     log_format: str | None = None
 
@@ -83,7 +84,7 @@ def merged_config(args: RunArgs) -> RunConfig:
     """Options from --config, overridden by those given on the command line."""
     config = load_config(args.config) if args.config else RunConfig()
     for name in ("source", "target", "out", "jobs", "actor", "report_dir", "audit_file", "environment",
-                 "min_utility", "min_k", "notify", "log_format"):
+                 "min_utility", "min_k", "notify", "log_format", "table_readers"):
         value = getattr(args, name)
         if value is not None:
             setattr(config, name, value)
@@ -218,7 +219,8 @@ def _run(config: RunConfig, args: RunArgs, echo: Echo, keyring: Keyring | None, 
         ruleset.subset, ruleset.subset_origin = subset_from_options(args.subset), "--subset"
     options = RunOptions(source=source, rules=ruleset, keyring=keyring, target=target, out=config.out,
                          dry_run=config.dry_run, progress=Progress(config.log_format or "text"),
-                         jobs=config.jobs or os.cpu_count() or 1, min_utility=config.min_utility, min_k=config.min_k)
+                         jobs=config.jobs or os.cpu_count() or 1, min_utility=config.min_utility, min_k=config.min_k,
+                         table_readers=config.table_readers)
     target_identity = identity(target) if target is not None else {"out": str(config.out)}
     report = new_report(options, target_identity)
     if source_server is not None:  # audit rows and manifests carry what the servers said

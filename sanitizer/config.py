@@ -30,6 +30,7 @@ class RunConfig(BaseModel):
     out: Path | None = None
     rules: list[Path] = Field(default_factory=list)
     jobs: int | None = Field(None, ge=1)
+    table_readers: int | None = Field(None, ge=1)  # psql COPYs per big PostgreSQL table (block ranges)
     actor: str | None = None
     dry_run: bool = False
     report_dir: Path | None = None

@@ -53,6 +53,7 @@ class RunOptions:
     before_commit: Callable[[sa.Connection, RunReport, dict[str, str]], None] | None = None
     min_utility: float | None = None  # below this utility score staging is not touched (findings)
     min_k: int | None = None  # nor when a table's quasi-identifiers leave a group smaller than this
+    table_readers: int | None = None  # psql COPYs per big table, in block ranges (default: readers_for(jobs))
 
 
 def source_sequences(source: Source) -> dict[str, tuple[int, bool]]:
@@ -81,6 +82,7 @@ def run(options: RunOptions, report: RunReport) -> RunReport:
         assert source.schema is not None
         if isinstance(say, Progress):
             say.expect(source.estimated_table_rows())
+        source.table_readers = options.table_readers or readers_for(options.jobs)
         plans = build_plan(source.schema, options.rules)
         check_allow_columns(options.rules, source.schema)
         leaks = LeakCheck(options.keyring)

@@ -107,11 +107,12 @@ class PsqlFailed(Exception):
 
 
 def psql_copy_batches(psql: str, url: URL, snapshot: str, info: TableInfo,
-                      block_bytes: int | None = None) -> Iterator[pa.RecordBatch]:
-    """The table's rows read by psql in the run's snapshot, as record batches of text columns."""
+                      block_bytes: int | None = None, where: str = "") -> Iterator[pa.RecordBatch]:
+    """The table's rows (those `where` selects: a ctid range) read by psql in the run's snapshot, as record
+    batches of text columns."""
     names = info.column_names
     schema = pa.schema([pa.field(n, pa.string()) for n in names])
-    with _psql_copy_out(psql, url, snapshot, info, "csv") as stdout:
+    with _psql_copy_out(psql, url, snapshot, info, "csv", where) as stdout:
         if stdout.peek(1):  # Arrow refuses an empty stream; an empty table has no bytes at all
             reader = csv.open_csv(stdout, read_options=csv.ReadOptions(
                 column_names=names, block_size=block_bytes or BLOCK_BYTES, use_threads=False),
@@ -121,7 +122,7 @@ def psql_copy_batches(psql: str, url: URL, snapshot: str, info: TableInfo,
 
 
 def psql_copy_binary_batches(psql: str, url: URL, snapshot: str, info: TableInfo, text_columns: set[str],
-                             block_bytes: int | None = None) -> Iterator[pa.RecordBatch]:
+                             block_bytes: int | None = None, where: str = "") -> Iterator[pa.RecordBatch]:
     """The table's rows in PostgreSQL's binary COPY format, read by psql in the run's snapshot: each
     column as the server sent its values (a `binary` array), `text_columns` as strings (their binary
     form is their UTF-8 text). Batches are marked BINARY_WIRE; only PostgresTarget writes them."""
@@ -129,7 +130,7 @@ def psql_copy_binary_batches(psql: str, url: URL, snapshot: str, info: TableInfo
     schema = pa.schema([pa.field(n, pa.string() if n in text_columns else pa.binary()) for n in names],
                        metadata=BINARY_WIRE)
     block_bytes = block_bytes or BLOCK_BYTES
-    with _psql_copy_out(psql, url, snapshot, info, "binary") as stdout:
+    with _psql_copy_out(psql, url, snapshot, info, "binary", where) as stdout:
         yield from binary_batches(stdout, schema, block_bytes)
 
 
@@ -192,7 +193,8 @@ def _binary_batch(schema: pa.Schema, rows: int, columns: list[tuple]) -> pa.Reco
 
 
 @contextmanager
-def _psql_copy_out(psql: str, url: URL, snapshot: str, info: TableInfo, fmt: str) -> Iterator[BinaryIO]:
+def _psql_copy_out(psql: str, url: URL, snapshot: str, info: TableInfo, fmt: str,
+                   where: str = "") -> Iterator[BinaryIO]:
     """psql running `COPY (SELECT <columns>) TO STDOUT (FORMAT fmt)` in the snapshot; yields its stdout.
     A psql that fails raises PsqlFailed with its first error line; one still running at exit is killed."""
     columns = ", ".join(quote_ident(n) for n in info.column_names)
@@ -201,7 +203,7 @@ def _psql_copy_out(psql: str, url: URL, snapshot: str, info: TableInfo, fmt: str
     command = [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "--dbname", conninfo,
                "-c", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
                "-c", f"SET TRANSACTION SNAPSHOT '{snapshot}'",
-               "-c", f"COPY (SELECT {columns} FROM ONLY {qualified_name(info)}) TO STDOUT (FORMAT {fmt})"]
+               "-c", f"COPY (SELECT {columns} FROM ONLY {qualified_name(info)}{where}) TO STDOUT (FORMAT {fmt})"]
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                env=env)
     try:

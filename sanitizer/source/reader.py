@@ -29,7 +29,9 @@ from .pg_copy import (
     find_psql,
     psql_copy_batches,
     psql_copy_binary_batches,
+    qualified_name,
 )
+from .ranges import ctid_ranges, in_order, range_pages
 
 SNAPSHOT = "sanitizer_snapshot"  # Connection.info key: the id pg_export_snapshot() gave, if any
 PG_DDL = "sanitizer_pg_ddl"  # MetaData.info key: callable -> SchemaDDL | None (read by PostgresTarget)
@@ -54,6 +56,7 @@ class Source:
         self._leaves: dict[str, list[tuple[str, str]]] = {}
         self._ddl: tuple[SchemaDDL | None] | None = None
         self._column_types: dict[str, dict[str, tuple]] | None = None  # schema.table -> column -> type facts
+        self.table_readers = 1  # psql COPYs reading one big table's block ranges at once (ranges.py)
 
     def __enter__(self) -> Source:
         self._engine = read_only_engine(self.url)
@@ -171,6 +174,12 @@ class Source:
                     conn.rollback()
                 conn.close()
 
+    def _pages(self, info: TableInfo, connection: Connection | None) -> int:
+        """The table's size in blocks, read in the snapshot's transaction (rows it can see are in them)."""
+        return int((connection or self.connection).execute(sa.text(
+            "SELECT pg_relation_size(CAST(:name AS regclass)) / current_setting('block_size')::int"),
+            {"name": qualified_name(info)}).scalar_one())
+
     def _psql_copy(self, text_columns: set[str] | None = None) -> Callable[..., Iterator[pa.RecordBatch]] | None:
         """Whole tables are read by psql in the exported snapshot when both are there (pg_copy.py), in
         the binary format when `text_columns` is given (see binary_columns) and the kernel was built."""
@@ -179,8 +188,9 @@ class Source:
         if psql is None:
             return None
         if text_columns is not None and binary_copy_available():
-            return lambda _raw, info: psql_copy_binary_batches(psql, self.url, snapshot, info, text_columns)
-        return lambda _raw, info: psql_copy_batches(psql, self.url, snapshot, info)
+            return lambda _raw, info, where="": psql_copy_binary_batches(psql, self.url, snapshot, info, text_columns,
+                                                                         where=where)
+        return lambda _raw, info, where="": psql_copy_batches(psql, self.url, snapshot, info, where=where)
 
     def binary_columns(self, info: TableInfo, read: set[str]) -> set[str] | None:
         """The text columns of a table that may be read in binary COPY form, or None when the table
@@ -228,9 +238,14 @@ class Source:
                     compiled = query.compile(dialect=(connection or self.connection).dialect)
                     yield from copy_batches(raw, info, select=(str(compiled), dict(compiled.params)))
                     return
-                copy = self._psql_copy(binary_text) or copy_batches
+                psql = self._psql_copy(binary_text)
+                copy = psql or copy_batches
                 if info.qualified in self._leaves:  # a partitioned parent: its rows are in its leaves
                     yield from leaf_batches(raw, info, self._leaves[info.qualified], copy)
+                    return
+                ranges = ctid_ranges(self._pages(info, connection), range_pages()) if psql else []
+                if ranges:  # a big table: block ranges, each its own psql COPY in the snapshot
+                    yield from in_order(ranges, lambda where: psql(raw, info, where=where), self.table_readers)
                     return
                 yield from copy(raw, info)
             except (psycopg.Error, PsqlFailed) as exc:
