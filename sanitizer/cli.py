@@ -193,8 +193,12 @@ def run(source, rules, target, out, config_file, jobs, table_readers, actor, dry
 @click.option("--audit-file", type=click.Path(path_type=Path),
               help="Local audit log (JSONL) [default: ./sanitizer-audit.jsonl].")
 @click.option("--dry-run", is_flag=True, help="Check the snapshot and load it, but roll back instead of swapping.")
+@click.option("--notify", metavar="URL", envvar="SANITIZER_NOTIFY_URL",
+              help="POST a JSON summary here after every load, failed or not [env SANITIZER_NOTIFY_URL].")
+@click.option("--log-format", type=click.Choice(["text", "json"]), envvar="SANITIZER_LOG_FORMAT",
+              help="json: every line is one JSON object [env SANITIZER_LOG_FORMAT; default text].")
 def load(from_dir: Path, target: str | None, environment, force, allow_key_reuse, actor, audit_file,
-         dry_run) -> None:
+         dry_run, notify, log_format) -> None:
     """Load a sanitized snapshot (from `run --out`) into staging with the same atomic swap as `run`.
 
     Every file is checked against the manifest's SHA-256 before staging is touched; a damaged snapshot
@@ -209,7 +213,7 @@ def load(from_dir: Path, target: str | None, environment, force, allow_key_reuse
 
     sys.exit(load_command(LoadArgs(from_dir=from_dir, target=target, environment=environment, force=force,
                                    allow_key_reuse=allow_key_reuse, actor=actor, audit_file=audit_file,
-                                   dry_run=dry_run), echo=click.echo))
+                                   dry_run=dry_run, notify=notify, log_format=log_format), echo=click.echo))
 
 
 @cli.command()

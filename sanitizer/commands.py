@@ -26,9 +26,9 @@ from .audit import log as audit_log
 from .config import RunConfig, load_config
 from .errors import ConfigError, FindingsError, LoadError, SanitizerError, SourceError
 from .keys import Keyring, load_key
-from .notify import STATUS_BY_CODE, check_url, post, run_summary
+from .notify import announce, announced, check_url, failure_summary, run_summary
 from .pipeline import RunOptions, build_plan, new_report, run
-from .progress import Progress, json_line, make_echo
+from .progress import Progress
 from .rules import load_rules
 from .source.reader import Source, short_reason
 from .urls import identity, parse, redact, same_database
@@ -137,47 +137,12 @@ def run_command(args: RunArgs, echo: Echo, keyring: Keyring | None = None, key_n
         config = merged_config(args)
     except SanitizerError as exc:  # a broken config file: still announced when --notify came with it
         if args.notify:
-            _announce(check_url(args.notify), args.log_format or "text", failure_summary(RunConfig(), exc), echo)
+            announce(check_url(args.notify), args.log_format or "text",
+                     failure_summary("run", exc, None, args.source, args.target), echo)
         raise
-    log_format = config.log_format or "text"
-    echo = make_echo(log_format, echo)
-    url = check_url(config.notify) if config.notify else None
-    done: dict[str, Any] = {}
-    try:
-        code = _run(config, args, echo, keyring, key_note, done)
-    except (Exception, KeyboardInterrupt) as exc:  # a refused start, a failure, a bug, an interrupt
-        summary = done.get("summary") or failure_summary(config, exc)
-        _announce(url, log_format, summary, echo)
-        raise
-    _announce(url, log_format, done["summary"], echo)
-    return code
-
-
-def failure_summary(config: RunConfig, error: BaseException) -> dict[str, Any]:
-    """A run stopped before it began (bad rules, no key, refused target): what the webhook still learns."""
-    code = error.exit_code if isinstance(error, SanitizerError) else 3
-    message = str(error) if isinstance(error, SanitizerError) else f"internal error: {type(error).__name__}"
-    return {"event": "sanitizer.run", "status": STATUS_BY_CODE.get(code, "failed"), "exit_code": code,
-            "error": message, "environment": config.environment,
-            "source": identity(parse(config.source, what="source")) if _parses(config.source) else None,
-            "target": identity(parse(config.target, what="target")) if _parses(config.target) else None}
-
-
-def _parses(url: str | None) -> bool:
-    try:
-        return bool(url) and parse(url, what="url") is not None
-    except SanitizerError:
-        return False
-
-
-def _announce(url: str | None, log_format: str, summary: dict[str, Any], echo: Echo) -> None:
-    if log_format == "json":
-        echo_json = {k: v for k, v in summary.items() if k != "event"}
-        print(json_line("run_finished", **echo_json), flush=True)
-    if url is not None:
-        problem = post(url, summary)
-        if problem:
-            echo(f"warning: {problem}; the run's outcome stands", err=True)
+    return announced("run", config.notify, config.log_format or "text", echo,
+                     lambda say, done: _run(config, args, say, keyring, key_note, done),
+                     lambda exc: failure_summary("run", exc, config.environment, config.source, config.target))
 
 
 def _run(config: RunConfig, args: RunArgs, echo: Echo, keyring: Keyring | None, key_note: str,

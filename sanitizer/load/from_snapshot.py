@@ -52,6 +52,8 @@ class LoadArgs:
     actor: str | None = None
     audit_file: Path | None = None
     dry_run: bool = False
+    notify: str | None = None  # webhook: a JSON summary of every outcome
+    log_format: str | None = None  # json: every line one JSON object
 
 
 @dataclass(frozen=True)
@@ -295,8 +297,18 @@ def load_snapshot(snapshot: Snapshot, url: URL, report: RunReport, *, dry_run: b
 
 
 def load_command(args: LoadArgs, echo: Echo) -> int:
-    """`sanitizer load`: returns the exit code; raises only before anything was attempted, or on failure."""
+    """`sanitizer load`: returns the exit code; raises only before anything was attempted, or on failure.
+    --notify and --log-format json work as for `run`."""
+    from ..notify import announced, failure_summary
+
+    return announced("load", args.notify, args.log_format or "text", echo,
+                     lambda say, done: _load(args, say, done),
+                     lambda exc: failure_summary("load", exc, args.environment, None, args.target))
+
+
+def _load(args: LoadArgs, echo: Echo, done: dict[str, Any]) -> int:
     from ..commands import TargetAudit, append_failure, check_environment, echo_target_audit, guard_target
+    from ..notify import run_summary
     from ..pipeline import stderr_progress
 
     snapshot = read_snapshot(args.from_dir)
@@ -341,7 +353,7 @@ def load_command(args: LoadArgs, echo: Echo) -> int:
     code, error = 0, None
     try:
         load_snapshot(snapshot, target, report, dry_run=args.dry_run, before_commit=hook,
-                      progress=stderr_progress())
+                      progress=stderr_progress(args.log_format or "text"))
     except SanitizerError as exc:
         code, error = exc.exit_code, exc
         if isinstance(exc, FindingsError) and isinstance(exc.report, list):
@@ -355,8 +367,10 @@ def load_command(args: LoadArgs, echo: Echo) -> int:
         sealed = hook.sealed if hook and code == 0 else None
         if hook is not None and sealed is None:  # failed: its record could not commit with the swap
             sealed = append_failure(pg_target, record(code, error, extras), echo)
-        audit_log.append(audit_file, {**record(code, error, extras),
-                                      "target_audit_hash": sealed["hash"] if sealed else None})
+        local = audit_log.append(audit_file, {**record(code, error, extras),
+                                              "target_audit_hash": sealed["hash"] if sealed else None})
+        done["summary"] = run_summary(report, code, error, environment if pg_target is not None else None,
+                                      (sealed or local)["hash"], command="load")
     if error is not None and not isinstance(error, FindingsError):
         raise error
     if error is not None:

@@ -168,3 +168,20 @@ def test_a_terminal_sees_a_live_line_with_rate_and_time_left(pg_server, pg_url, 
     assert "\r" in text and "rows/s" in text  # redrawn in place
     assert "of ~600,000 rows" in text and "s left)" in text  # the planner's estimate gives the time left
     assert "public.big: 600,000 rows in " in text  # and the table ends on a line of its own
+
+
+def test_load_from_a_snapshot_notifies_and_logs_json_too(cli, prod, hook, tmp_path: Path) -> None:
+    snap = tmp_path / "snap"
+    assert cli("run", "--source", prod, "--out", str(snap), "--rules", str(RULES)).returncode == 0
+    target = f"sqlite:///{tmp_path / 'staging.db'}"
+    loaded = cli("load", "--from", str(snap), "--target", target, "--notify", hook.url, "--log-format", "json")
+    assert loaded.returncode == 0, loaded.stderr
+    lines = [json.loads(x) for x in loaded.stdout.splitlines() + loaded.stderr.splitlines()]
+    [finished] = [r for r in lines if r["event"] == "load_finished"]
+    assert finished["status"] == "success" and finished["rows"] > 1000
+    (snap / "tables" / "customers.parquet").write_bytes(b"damaged")
+    damaged = cli("load", "--from", str(snap), "--target", target, "--notify", hook.url)
+    assert damaged.returncode == 1
+    first, second = (r["body"] for r in hook.received)
+    assert first["event"] == "sanitizer.load" and first["status"] == "success" and first["tables"] == 5
+    assert second["status"] == "findings" and "checksum does not match" in second["error"]
