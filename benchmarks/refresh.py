@@ -1,6 +1,6 @@
 """Refresh benchmark: `pg_dump -Fc -Z0 | pg_restore` against `sanitizer run` on the same database.
 
-    python benchmarks/refresh.py --rows 1000000 [--url postgresql://postgres@127.0.0.1:5432/postgres] [--table-readers N]
+    python benchmarks/refresh.py --rows 1000000 [--url postgresql://...] [--table-readers N]
 
 Builds `users` (N rows) and `orders` (2N rows) in a bench database, then times a plain dump/restore into
 a fresh database and a sanitizer run (6 users columns and 1 orders column masked, validation on) into
