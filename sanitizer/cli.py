@@ -576,4 +576,29 @@ def access_list(target, fmt, config_file) -> None:
     list_access(_where(target, config_file), fmt, click.echo)
 
 
+@cli.command()
+@target_option
+@click.option("--file", "file", type=click.Path(path_type=Path), help="A local audit file instead of --target.")
+@click.option("--max-age", envvar="SANITIZER_MAX_AGE", metavar="AGE",
+              help="Exit 1 when the last good refresh is older than this: 26h, 2d, 90m [env SANITIZER_MAX_AGE].")
+@click.option("--environment", metavar="NAME", help="Only refreshes recorded for this environment.")
+@format_option
+@config_option
+@click.pass_context
+def status(ctx, target, file, max_age, environment, fmt, config_file) -> None:
+    """Is staging fresh? The last successful refresh from the audit log; exit 1 when stale or never refreshed.
+
+    A failed attempt after it is a warning: staging still holds the last good data.
+
+    \b
+    Example:
+      sanitizer status --target $STAGING --max-age 26h      # cron/monitoring: alert on exit 1
+      sanitizer status --file sanitizer-audit.jsonl --format json
+    """
+    from .audit.status import status_command
+
+    status_command(_where(target, config_file), file, max_age, environment, fmt, click.echo,
+                   target_explicit=_target_given(ctx))
+
+
 __all__ = ["ConfigError", "cli", "main"]
