@@ -9,8 +9,8 @@ from typing import Any, Literal
 
 from ..errors import ConfigError
 
-UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-DURATION = re.compile(r"(?P<n>[1-9][0-9]{0,5})(?P<unit>[mhdw])")
+UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+DURATION = re.compile(r"(?P<n>[1-9][0-9]{0,5})(?P<unit>[smhdw])")
 
 
 def parse_duration(text: str, *, what: str = "--expires") -> timedelta:
@@ -20,7 +20,7 @@ def parse_duration(text: str, *, what: str = "--expires") -> timedelta:
     """
     match = DURATION.fullmatch(text.strip().lower())
     if not match:
-        raise ConfigError(f"{what} {text!r}: use a number and a unit (m, h, d, w), e.g. 7d or 12h")
+        raise ConfigError(f"{what} {text!r}: use a number and a unit (s, m, h, d, w), e.g. 7d or 12h")
     return timedelta(**{UNITS[match["unit"]]: int(match["n"])})
 
 

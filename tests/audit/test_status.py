@@ -73,7 +73,7 @@ def test_usage_errors_are_exit_2_and_an_unreachable_target_exit_3(cli, tmp_path:
     bad = cli("status", "--file", str(tmp_path / "none.jsonl"), "--max-age", "26x")
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines() == [
-        "error: --max-age '26x': use a number and a unit (m, h, d, w), e.g. 7d or 12h"]
+        "error: --max-age '26x': use a number and a unit (s, m, h, d, w), e.g. 7d or 12h"]
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
