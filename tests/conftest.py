@@ -1,7 +1,8 @@
 """Pytest fixtures giving each test its own real database; provisioning itself lives in dbs.py.
 
 Fixture names are a contract the other test files rely on:
-pg_server, pg_url, pg_fixture, mysql_server, mysql_url, mysql_fixture, sqlite_path, sqlite_chinook.
+pg_server, pg_url, pg_fixture, mysql_server, mysql_url, mysql_fixture, sqlite_path, sqlite_chinook,
+demo_prod.
 """
 
 from __future__ import annotations
@@ -113,7 +114,17 @@ def sqlite_chinook(tmp_path: Path) -> str:
     return f"sqlite:///{dst}"
 
 
-TEST_KEY = "test-key-0123456789abcdef"
+@pytest.fixture(scope="session")
+def demo_prod(tmp_path_factory) -> str:
+    """URL of a small demo 'production' SQLite file (300 customers; sanitizer.demo_data), read-only by use."""
+    from sanitizer.demo_data import build_prod_db
+
+    path = tmp_path_factory.mktemp("demo-prod") / "prod.db"
+    build_prod_db(path, customers=300)
+    return f"sqlite:///{path}"
+
+
+TEST_KEY = dbs.TEST_KEY
 
 
 @pytest.fixture

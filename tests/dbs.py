@@ -50,6 +50,9 @@ class Unavailable(RuntimeError):
     """A server, client binary or privilege the test needs cannot be had here: skip, don't fail."""
 
 
+TEST_KEY = "test-key-0123456789abcdef"  # the masking key the `cli` fixture runs with
+
+
 def fixtures_dir() -> Path:
     """The shared sample databases (read-only): beside the repo, or wherever SANITIZER_FIXTURES_DIR says."""
     env = os.environ.get(FIXTURES_DIR_ENV)

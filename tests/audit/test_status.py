@@ -12,17 +12,14 @@ import pytest
 
 from sanitizer.audit import db, log
 from sanitizer.audit.status import freshness
-from sanitizer.demo_data import build_prod_db
 
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "rules" / "demo.yaml"
 
 
-@pytest.fixture(scope="module")
-def prod(tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("prod") / "prod.db"
-    build_prod_db(path, customers=200)
-    return f"sqlite:///{path}"
+@pytest.fixture
+def prod(demo_prod: str) -> str:
+    return demo_prod
 
 
 def test_fresh_after_a_run_then_a_failed_attempt_is_a_warning(cli, prod, pg_url, tmp_path: Path) -> None:

@@ -13,10 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import TEST_KEY
-from dbs import execute
-
-from sanitizer.demo_data import build_prod_db
+from dbs import TEST_KEY, execute
 
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "rules" / "demo.yaml"
@@ -55,11 +52,9 @@ def hook():
     server.close()
 
 
-@pytest.fixture(scope="module")
-def prod(tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("prod") / "prod.db"
-    build_prod_db(path, customers=300)
-    return f"sqlite:///{path}"
+@pytest.fixture
+def prod(demo_prod: str) -> str:
+    return demo_prod
 
 
 def test_notify_posts_the_summary_of_a_run_that_loaded(cli, prod, hook, tmp_path: Path) -> None:
