@@ -5,7 +5,7 @@ and keeps only the bounded summaries of `sketch.py`. Scores follow SDMetrics' Qu
 one: KSComplement (1 - Kolmogorov-Smirnov distance) for numbers and dates, TVComplement (1 - total
 variation distance) for categories, 1 - |r_prod - r_staging| / 2 for pairs of numeric columns; and one
 it lacks: KSComplement of the children-per-parent distribution of each foreign key. A report holds
-scores, shares and rank curves, never a value: charts are P-P plots (axis: production's ranks).
+scores, shares and rank curves, never a value: charts are P-P plots (shares at or below the same values).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from .sketch import ColumnSummary, FanOut, Moments, as_floats
 SIDES = ("source", "staging")
 SUMMARY_ERRORS = (pa.ArrowException, pl.exceptions.PolarsError, TypeError, ValueError, OverflowError)
 MAX_PAIR_COLUMNS = 8  # numeric columns per table whose pairs are followed: 28 pairs at most
-PP_POINTS = 21
+PP_POINTS = 21  # ranks the P-P plots are cut at
 
 
 @dataclass(frozen=True)
@@ -185,12 +185,11 @@ def ks_distance(a, b) -> float:
 
 
 def pp_points(a, b) -> list[list[float]]:
-    """P-P plot: at production's rank p, the share of staging's values at or below that value."""
-    ranks = np.linspace(0, 1, PP_POINTS)
-    cuts = np.asarray(a.get_quantiles(ranks))
-    unique = np.unique(cuts)  # DataSketches wants strictly increasing split points
-    shares = np.asarray(b.get_cdf(unique))[:-1][np.searchsorted(unique, cuts)]
-    return [[round(float(p), 3), round(float(q), 3)] for p, q in zip(ranks, shares, strict=True)]
+    """P-P plot: at values cut at production's ranks, production's share at or below each (x) against
+    staging's (y); the diagonal when they match, steps of discrete values included."""
+    cuts = np.unique(np.asarray(a.get_quantiles(np.linspace(0, 1, PP_POINTS))))  # strictly increasing
+    x, y = np.asarray(a.get_cdf(cuts))[:-1], np.asarray(b.get_cdf(cuts))[:-1]
+    return [[0.0, 0.0]] + [[round(float(p), 3), round(float(q), 3)] for p, q in zip(x, y, strict=True)]
 
 
 def ks_samples(x: np.ndarray, y: np.ndarray) -> float:
@@ -201,10 +200,10 @@ def ks_samples(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def pp_samples(x: np.ndarray, y: np.ndarray) -> list[list[float]]:
-    ranks = np.linspace(0, 1, PP_POINTS)
-    cuts = np.quantile(x, ranks)
-    return [[round(float(p), 3), round(float(np.searchsorted(y, c, side="right") / len(y)), 3)]
-            for p, c in zip(ranks, cuts, strict=True)]
+    """pp_points for two sorted samples (the fan-out distributions)."""
+    cuts = np.unique(np.quantile(x, np.linspace(0, 1, PP_POINTS)))
+    fx, fy = np.searchsorted(x, cuts, side="right") / len(x), np.searchsorted(y, cuts, side="right") / len(y)
+    return [[0.0, 0.0]] + [[round(float(p), 3), round(float(q), 3)] for p, q in zip(fx, fy, strict=True)]
 
 
 def total_variation(source: dict[int, float], staging: dict[int, float], by_label: bool) -> float:

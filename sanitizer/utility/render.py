@@ -2,7 +2,7 @@
 
 The page has no script and no network: charts are inline SVG drawn here. Everything interpolated is
 escaped (table and column names come from the database). Charts carry ranks and shares only: a P-P plot
-(production's rank against staging's share at or below the same value; the diagonal is a perfect match)
+(production's share at or below a value against staging's; the diagonal is a perfect match)
 or the ranked shares of the ten largest categories, never a label or a value.
 """
 
@@ -103,6 +103,22 @@ def markdown(utility: dict[str, Any] | None, risk: dict[str, Any] | None) -> lis
     return lines
 
 
+def _table(heading: str, headers: list[str], rows: list[str]) -> str:
+    """A heading and a table of the given rows; nothing at all when there are none."""
+    if not rows:
+        return ""
+    return heading + "<table><tr>" + "".join(f"<th>{h}</th>" for h in headers) + "</tr>" + "".join(rows) + "</table>"
+
+
+def _score(score: float | None) -> str:
+    return f"<td class='num {_grade(score)}'>{_fmt(score)}</td>"
+
+
+def _mean_children(entry: dict[str, Any]) -> str:
+    mean = entry.get("mean_children")
+    return f"{mean['source']:.2f} → {mean['staging']:.2f}" if mean else html.escape(entry.get("note", ""))
+
+
 def page(utility: dict[str, Any] | None, risk: dict[str, Any] | None, title: str) -> str:
     """The whole HTML page."""
     e = html.escape
@@ -138,33 +154,16 @@ def page(utility: dict[str, Any] | None, risk: dict[str, Any] | None, title: str
     for t in (utility or {}).get("tables", []):
         out.append(f"<h2>{e(t['table'])}</h2><p class='note'>rows: production {t['rows']['source']:,}, "
                    f"staging {t['rows']['staging']:,}</p>")
-        if t["columns"]:
-            out.append("<table><tr><th>column</th><th>strategy</th><th>metric</th><th>score</th><th>nulls</th>"
-                       "<th>distinct</th><th>chart</th></tr>")
-            for c in t["columns"]:
-                out.append(f"<tr class='column'><td>{e(c['column'])}</td><td>{e(c['strategy'] or '')}</td>"
-                           f"<td>{e(c['metric'] or c.get('note', ''))}</td>"
-                           f"<td class='num {_grade(c['score'])}'>{_fmt(c['score'])}</td>"
-                           f"<td>{_share(c.get('null_share'))}</td><td>{_share(c.get('distinct_share'))}</td>"
-                           f"<td>{chart_svg(c['chart'])}</td></tr>")
-            out.append("</table>")
-        if t["pairs"]:
-            out.append("<h3>Column-pair trends (Pearson's r)</h3><table><tr><th>columns</th><th>production</th>"
-                       "<th>staging</th><th>score</th></tr>")
-            for p in t["pairs"]:
-                out.append(f"<tr class='pair'><td>{e(' & '.join(p['columns']))}</td><td class='num'>"
-                           f"{_fmt(p['source_r'])}</td><td class='num'>{_fmt(p['staging_r'])}</td>"
-                           f"<td class='num {_grade(p['score'])}'>{_fmt(p['score'])}</td></tr>")
-            out.append("</table>")
-        if t["fan_out"]:
-            out.append("<h3>Children per parent</h3><table><tr><th>foreign key</th><th>mean children</th>"
-                       "<th>score</th><th>chart</th></tr>")
-            for f in t["fan_out"]:
-                mean = f.get("mean_children")
-                shown = f"{mean['source']:.2f} → {mean['staging']:.2f}" if mean else e(f.get("note", ""))
-                out.append(f"<tr class='fanout'><td>{e(f['foreign_key'])}</td><td>{shown}</td>"
-                           f"<td class='num {_grade(f['score'])}'>{_fmt(f['score'])}</td>"
-                           f"<td>{chart_svg(f['chart'])}</td></tr>")
-            out.append("</table>")
+        out.append(_table("", ["column", "strategy", "metric", "score", "nulls", "distinct", "chart"], [
+            f"<tr class='column'><td>{e(c['column'])}</td><td>{e(c['strategy'] or '')}</td>"
+            f"<td>{e(c['metric'] or c.get('note', ''))}</td>{_score(c['score'])}<td>{_share(c.get('null_share'))}"
+            f"</td><td>{_share(c.get('distinct_share'))}</td><td>{chart_svg(c['chart'])}</td></tr>"
+            for c in t["columns"]]))
+        out.append(_table("<h3>Column-pair trends (Pearson's r)</h3>", ["columns", "production", "staging", "score"], [
+            f"<tr class='pair'><td>{e(' & '.join(p['columns']))}</td><td class='num'>{_fmt(p['source_r'])}</td>"
+            f"<td class='num'>{_fmt(p['staging_r'])}</td>{_score(p['score'])}</tr>" for p in t["pairs"]]))
+        out.append(_table("<h3>Children per parent</h3>", ["foreign key", "mean children", "score", "chart"], [
+            f"<tr class='fanout'><td>{e(f['foreign_key'])}</td><td>{_mean_children(f)}</td>{_score(f['score'])}"
+            f"<td>{chart_svg(f['chart'])}</td></tr>" for f in t["fan_out"]]))
     out.append("</body></html>")
     return "\n".join(out) + "\n"
